@@ -1,0 +1,46 @@
+"""The `zas` command. `zas serve` runs the server; later issues add admin subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import trio
+
+from zas.config import load_config
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="zas", description="ZAS, the Zot Artifact Store")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the S3-compatible server")
+    serve.add_argument("--data-dir", type=Path, help="where blobs and metadata live (./zas-data)")
+    serve.add_argument("--listen", metavar="HOST:PORT", help="address to bind (127.0.0.1:8080)")
+    serve.add_argument("--config", type=Path, help="YAML settings file (ZAS_* env overrides it)")
+    serve.add_argument("--region", help="the region reported to clients (us-east-1)")
+    args = parser.parse_args(argv)
+
+    if args.command == "serve":
+        try:
+            config = load_config(
+                args.config,
+                overrides={"data_dir": args.data_dir, "listen": args.listen, "region": args.region},
+            )
+        except (OSError, ValueError) as exc:
+            print(f"zas: invalid configuration: {exc}", file=sys.stderr)
+            return 2
+        logging.basicConfig(
+            level=config.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        )
+        from zas.server import run
+
+        trio.run(run, config)
+        return 0
+    return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""The DuckDB schema and its migrations.
+
+Each migration is applied once, in order, inside one transaction with the version bump, so a
+crash mid-migration leaves the previous version intact. Add a migration; never edit one that
+has shipped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: buckets and the current object of each key.
+    (
+        """
+        CREATE TABLE buckets (
+            name VARCHAR PRIMARY KEY,
+            created TIMESTAMPTZ NOT NULL,
+            region VARCHAR NOT NULL,
+            owner VARCHAR NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE objects (
+            bucket VARCHAR NOT NULL,
+            key VARCHAR NOT NULL,
+            size BIGINT NOT NULL,
+            etag VARCHAR NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            last_modified TIMESTAMPTZ NOT NULL,
+            content_type VARCHAR NOT NULL,
+            content_encoding VARCHAR,
+            content_disposition VARCHAR,
+            content_language VARCHAR,
+            cache_control VARCHAR,
+            expires VARCHAR,
+            user_metadata VARCHAR NOT NULL,
+            PRIMARY KEY (bucket, key)
+        )
+        """,
+    ),
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(connection: Any) -> int:
+    """Bring the database to SCHEMA_VERSION; returns the version found before."""
+    connection.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = connection.execute("SELECT max(version) FROM schema_version").fetchone()
+    found = int(row[0]) if row and row[0] is not None else 0
+    if found > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"the metadata database has schema version {found}, newer than this ZAS "
+            f"({SCHEMA_VERSION}); refusing to open it"
+        )
+    for version in range(found + 1, SCHEMA_VERSION + 1):
+        connection.execute("BEGIN TRANSACTION")
+        try:
+            for statement in MIGRATIONS[version - 1]:
+                connection.execute(statement)
+            connection.execute("INSERT INTO schema_version VALUES (?)", [version])
+            connection.execute("COMMIT")
+        except Exception:
+            connection.execute("ROLLBACK")
+            raise
+    return found

@@ -1,0 +1,153 @@
+"""Assembling and running a ZAS server: storage, metadata, the apps, and Hypercorn.
+
+`open_server(config)` owns every background task in one nursery (the metadata writer now;
+GC, audit flushing and JWKS refresh later) and tears them down in order: Hypercorn has
+finished in-flight requests before the writer is cancelled and DuckDB closed.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import attrs
+import trio
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.trio import serve
+
+from zas.api.asgi import Receive, Scope, Send
+from zas.api.management import MANAGEMENT_PREFIXES, create_management_app
+from zas.api.s3 import S3Api
+from zas.auth.credentials import AccessKey, KeyRing, load_or_create_root
+from zas.config import Config
+from zas.meta.store import MetaStore
+from zas.objects.service import ObjectService
+from zas.observability.health import Lifecycle, component_report
+from zas.storage.local import LocalBlobStore
+
+log = logging.getLogger("zas")
+META_FILE = "meta.duckdb"
+
+
+@attrs.define
+class Server:
+    config: Config
+    root_key: AccessKey
+    root_key_generated: bool
+    lifecycle: Lifecycle
+    blobs: LocalBlobStore
+    meta: MetaStore
+    service: ObjectService
+    s3: S3Api
+    management: Any
+    writer_alive: bool = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The one ASGI app: ZAS's own routes go to Quart, everything else is S3."""
+        if scope["type"] == "http":
+            first = scope["path"].lstrip("/").partition("/")[0]
+            if first in MANAGEMENT_PREFIXES:
+                await self.management(scope, receive, send)
+            else:
+                await self.s3(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self.management(scope, receive, send)
+
+
+@asynccontextmanager
+async def open_server(config: Config) -> AsyncIterator[Server]:
+    data_dir = config.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    root_key, generated = load_or_create_root(
+        data_dir, config.root_access_key, config.root_secret_key
+    )
+    blobs = LocalBlobStore(data_dir, fsync=config.fsync)
+    removed = await blobs.remove_temporaries()
+    if removed:
+        log.info("removed %d unfinished upload(s) left by an earlier run", removed)
+    meta = await trio.to_thread.run_sync(MetaStore, data_dir / META_FILE)
+    service = ObjectService(blobs, meta, region=config.region, owner=root_key.principal)
+    meta.on_orphans = service.delete_orphans
+    lifecycle = Lifecycle()
+    server: Server
+
+    async def report() -> tuple[bool, dict[str, Any]]:
+        return await component_report(lifecycle, meta, blobs, server.writer_alive)
+
+    server = Server(
+        config=config,
+        root_key=root_key,
+        root_key_generated=generated,
+        lifecycle=lifecycle,
+        blobs=blobs,
+        meta=meta,
+        service=service,
+        s3=S3Api(service, KeyRing([root_key]), is_draining=lambda: lifecycle.draining),
+        management=create_management_app(lifecycle, report),
+    )
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(_run_writer, server)
+            collected = await service.collect_garbage()
+            if collected:
+                log.info("removed %d blob(s) that no object refers to", collected)
+            yield server
+            nursery.cancel_scope.cancel()
+    finally:
+        meta.close()
+
+
+async def _run_writer(server: Server, *, task_status: trio.TaskStatus[None]) -> None:
+    server.writer_alive = True
+    try:
+        await server.meta.run_writer(task_status=task_status)
+    finally:
+        server.writer_alive = False
+
+
+def hypercorn_config(config: Config) -> HypercornConfig:
+    hc = HypercornConfig()
+    hc.bind = [config.listen]
+    hc.graceful_timeout = config.shutdown_grace
+    hc.accesslog = None
+    hc.errorlog = logging.getLogger("hypercorn.error")
+    # Uploads of many gigabytes are normal here; Hypercorn's own read timeout stays off.
+    hc.read_timeout = None
+    hc.keep_alive_timeout = 75
+    return hc
+
+
+async def run(config: Config, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    """Serve until SIGINT or SIGTERM, then drain: stop accepting, finish in-flight, exit."""
+    async with open_server(config) as server:
+        if server.root_key_generated:
+            print(
+                "ZAS generated root credentials (stored 0600 in "
+                f"{config.data_dir / 'root-credentials.json'}; shown only this once):\n"
+                f"  access key: {server.root_key.access_key_id}\n"
+                f"  secret key: {server.root_key.secret_access_key}",
+                flush=True,
+            )
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+
+            async def shutdown_trigger() -> None:
+                async for signum in signals:
+                    log.info("received %s: draining", signal.Signals(signum).name)
+                    server.lifecycle.state = "draining"
+                    return
+
+            async with trio.open_nursery() as nursery:
+                await nursery.start(
+                    functools.partial(
+                        serve, server, hypercorn_config(config), shutdown_trigger=shutdown_trigger
+                    )
+                )
+                server.lifecycle.state = "serving"
+                log.info("ZAS listening on http://%s (data in %s)", config.listen, config.data_dir)
+                print(f"ZAS listening on http://{config.listen}", flush=True)
+                task_status.started()
+    log.info("ZAS stopped")
