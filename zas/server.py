@@ -49,8 +49,9 @@ class Server:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The one ASGI app: ZAS's own routes go to Quart, everything else is S3."""
         if scope["type"] == "http":
-            first = scope["path"].lstrip("/").partition("/")[0]
-            if first in MANAGEMENT_PREFIXES:
+            first, _, rest = scope["path"].lstrip("/").partition("/")
+            # PUT /health is a CreateBucket of a reserved name: S3 answers InvalidBucketName.
+            if first in MANAGEMENT_PREFIXES and (rest or scope["method"] != "PUT"):
                 await self.management(scope, receive, send)
             else:
                 await self.s3(scope, receive, send)

@@ -108,6 +108,9 @@ def format_iso8601(moment: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
+_MAX_DIGITS = 19
+
+
 def parse_int(value: str, name: str, *, minimum: int = 0, maximum: int | None = None) -> int:
     """A non-negative decimal integer parameter, or InvalidArgument naming it."""
     if not value.isascii() or not value.isdigit():
@@ -116,8 +119,11 @@ def parse_int(value: str, name: str, *, minimum: int = 0, maximum: int | None = 
             ArgumentName=name,
             ArgumentValue=value[:64],
         )
-    number = int(value)
-    if number < minimum or (maximum is not None and number > maximum):
+    # int() raises ValueError on more than 4300 digits (CPython's guard against quadratic
+    # parsing); no parameter of ours comes near 19 digits, so longer ones are out of range.
+    digits = value.lstrip("0") or "0"
+    number = int(digits) if len(digits) <= _MAX_DIGITS else None
+    if number is None or number < minimum or (maximum is not None and number > maximum):
         raise InvalidArgument(
             f"Argument {name} must be an integer between {minimum} and {maximum}",
             ArgumentName=name,

@@ -37,7 +37,9 @@ MAX_KEY_BYTES = 1024
 def validate_bucket_name(name: str) -> None:
     reason = _bucket_name_problem(name)
     if reason is not None:
-        raise InvalidBucketName(f"The specified bucket is not valid: {reason}.", BucketName=name[:80])
+        raise InvalidBucketName(
+            f"The specified bucket is not valid: {reason}.", BucketName=name[:80]
+        )
 
 
 def _bucket_name_problem(name: str) -> str | None:

@@ -212,7 +212,8 @@ Operation = (
 def split_path(raw_path: str) -> tuple[str | None, str | None]:
     """'/bucket/some/key' -> ('bucket', 'some/key'); the /s3 prefix is accepted and dropped."""
     path = raw_path
-    if path == S3_PREFIX or path.startswith(S3_PREFIX + "/"):
+    # "/s3/..." is the prefixed API; a bare "/s3" is a (reserved, so invalid) bucket name.
+    if path.startswith(S3_PREFIX + "/"):
         path = path[len(S3_PREFIX) :]
     path = path.lstrip("/")
     if not path:
@@ -414,10 +415,17 @@ def encode_continuation_token(last_key: str) -> str:
 
 
 def decode_continuation_token(token: str) -> str:
+    # validate=True: urlsafe_b64decode() silently drops characters outside the alphabet, so
+    # "!!!!" (or "") would decode to "" and restart the listing from the first key instead
+    # of being refused. encode_continuation_token never produces "": keys are not empty.
     try:
-        return base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8")
+        after = base64.b64decode(token.encode("ascii"), altchars=b"-_", validate=True)
+        key = after.decode("utf-8")
     except (binascii.Error, ValueError, UnicodeError):
+        key = ""
+    if not key:
         raise InvalidArgument(
             "The continuation token provided is incorrect",
             ArgumentName="continuation-token",
-        ) from None
+        )
+    return key

@@ -57,15 +57,25 @@ def parse_range(header: str | None) -> RangeSpec | None:
     if not first and not last:
         return None
     if not first:
-        return RangeSpec(None, None, suffix_length=int(last))
-    first_pos = int(first)
+        return RangeSpec(None, None, suffix_length=_position(last))
+    first_pos = _position(first)
     if last:
-        last_pos = int(last)
+        last_pos = _position(last)
         if last_pos < first_pos:
             # RFC 9110 14.1.1: an int-range with last < first is invalid: ignore the header.
             return None
         return RangeSpec(first_pos, last_pos)
     return RangeSpec(first_pos, None)
+
+
+# No object comes near 10**19 bytes, so a longer number means "beyond any end"; parsing it
+# would also trip int()'s 4300-digit limit (ValueError, not an S3 error).
+_MAX_DIGITS = 19
+
+
+def _position(digits: str) -> int:
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= _MAX_DIGITS else 10**_MAX_DIGITS
 
 
 def resolve_range(spec: RangeSpec, size: int) -> ByteRange:

@@ -228,7 +228,9 @@ def is_signed(request: HttpRequest) -> bool:
 def parse_credential(value: str, error: type[InvalidArgument] | type[Exception]) -> Credential:
     parts = value.split("/")
     if len(parts) != 5 or parts[4] != "aws4_request" or not all(parts):
-        raise error(f"Credential {value!r} is not of the form AKID/YYYYMMDD/region/service/aws4_request")
+        raise error(
+            f"Credential {value!r} is not of the form AKID/YYYYMMDD/region/service/aws4_request"
+        )
     access_key, date, region, service, _ = parts
     if len(date) != 8 or not date.isdigit():
         raise error(f"Credential date {date!r} is not YYYYMMDD")
@@ -276,9 +278,11 @@ def parse_presigned_query(request: HttpRequest) -> SignatureParts:
     signed = _parse_signed_headers(need("X-Amz-SignedHeaders"), AuthorizationQueryParametersError)
     amz_date = _parse_amz_date(need("X-Amz-Date"), AuthorizationQueryParametersError)
     expires_raw = need("X-Amz-Expires")
-    if not expires_raw.isdigit():
+    # isdigit() alone admits "²" (int() then raises ValueError); the length cap keeps int()
+    # away from its 4300-digit limit, and anything that long is over the maximum anyway.
+    if not (expires_raw.isascii() and expires_raw.isdigit()):
         raise AuthorizationQueryParametersError("X-Amz-Expires should be a number")
-    expires = int(expires_raw)
+    expires = int(expires_raw) if len(expires_raw) <= 19 else MAX_PRESIGN_EXPIRES + 1
     if expires < 1:
         raise AuthorizationQueryParametersError("X-Amz-Expires must be non-negative")
     if expires > MAX_PRESIGN_EXPIRES:
@@ -318,7 +322,9 @@ def _parse_amz_date(value: str, error: type[Exception]) -> datetime:
     try:
         return datetime.strptime(value, _AMZ_DATE).replace(tzinfo=UTC)
     except ValueError:
-        raise error(f"Invalid date {value[:32]!r}; expected ISO 8601 basic format YYYYMMDD'T'HHMMSS'Z'") from None
+        raise error(
+            f"Invalid date {value[:32]!r}; expected ISO 8601 basic format YYYYMMDD'T'HHMMSS'Z'"
+        ) from None
 
 
 def parse_payload_hash(request: HttpRequest, *, presigned: bool) -> PayloadHash:

@@ -114,7 +114,8 @@ def _owner(owner: Owner) -> str:
 def render_location(region: str) -> bytes:
     # us-east-1 is reported as an empty LocationConstraint, as AWS does.
     value = "" if region == "us-east-1" else _text(region)
-    return f'{_DECLARATION}<LocationConstraint xmlns="{S3_NS}">{value}</LocationConstraint>'.encode()
+    body = f'<LocationConstraint xmlns="{S3_NS}">{value}</LocationConstraint>'
+    return (_DECLARATION + body).encode()
 
 
 def render_list_objects(
@@ -198,7 +199,8 @@ def parse_create_bucket_configuration(body: bytes) -> str | None:
     for child in root:
         if _local(child.tag) == "LocationConstraint":
             value = (child.text or "").strip()
-            if value and not all(c.isalnum() or c == "-" for c in value):
+            # Region names are ASCII; str.isalnum() alone would admit "é" or "٣".
+            if value and not all((c.isascii() and c.isalnum()) or c == "-" for c in value):
                 raise InvalidLocationConstraint()
             return value or None
     return None
@@ -209,7 +211,8 @@ def parse_xml(body: bytes) -> Element:
         raise MalformedXML("The XML you provided was larger than the maximum allowed size.")
     try:
         root: Element = SafeET.fromstring(body)
-    except (SafeET.ParseError, DefusedXmlException, ValueError) as exc:
+    # LookupError: an XML declaration naming an encoding Python does not know.
+    except (SafeET.ParseError, DefusedXmlException, ValueError, LookupError) as exc:
         raise MalformedXML() from exc
     return root
 

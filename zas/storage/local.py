@@ -4,9 +4,10 @@ A write streams into `tmp/` on the same filesystem while MD5 (the S3 ETag) and S
 address) are computed, then fsync, rename into place, fsync the directory: a blob is either
 absent or complete, even across a crash. Identical content is stored once.
 
-Hashing and file writes run in worker threads, a megabyte at a time, with one buffer in flight
-while the next is received: hashlib releases the GIL on large buffers, so the event loop keeps
-answering other requests during a large upload (DESIGN.md: MD5 ~620 MB/s per core).
+Hashing and file writes run in worker threads, a megabyte at a time: hashlib releases the GIL
+on large buffers, so the event loop keeps answering other requests during a large upload
+(DESIGN.md: MD5 ~620 MB/s per core). While a buffer is hashed, Hypercorn keeps reading the
+socket into its bounded queue, so receiving and hashing overlap without a task of our own.
 """
 
 from __future__ import annotations
@@ -48,14 +49,10 @@ class LocalBlobStore:
         )
         writer = LocalBlobWriter(self, path, fd)
         try:
-            async with trio.open_nursery() as nursery:
-                writer.start(nursery)
-                try:
-                    yield writer
-                finally:
-                    writer.close_input()
+            yield writer
         finally:
-            await trio.to_thread.run_sync(writer.cleanup)
+            with trio.CancelScope(shield=True):
+                await trio.to_thread.run_sync(writer.cleanup)
 
     async def read(
         self, sha256: str, start: int = 0, end: int | None = None
@@ -136,21 +133,8 @@ class LocalBlobWriter:
         self._sha256 = hashlib.sha256()
         self._size = 0
         self._buffer = bytearray()
-        self._send, self._receive = trio.open_memory_channel[bytes](1)
-        self._drained = trio.Event()
         self._info: BlobInfo | None = None
         self._committed = False
-
-    def start(self, nursery: trio.Nursery) -> None:
-        nursery.start_soon(self._flush_loop)
-
-    async def _flush_loop(self) -> None:
-        try:
-            async with self._receive:
-                async for buffer in self._receive:
-                    await trio.to_thread.run_sync(self._absorb, buffer)
-        finally:
-            self._drained.set()
 
     def _absorb(self, buffer: bytes) -> None:
         # Runs in a worker thread: hashing and write release the GIL on large buffers.
@@ -169,19 +153,14 @@ class LocalBlobWriter:
         self._buffer += data
         if len(self._buffer) >= WRITE_BUFFER:
             buffer, self._buffer = bytes(self._buffer), bytearray()
-            await self._send.send(buffer)
-
-    def close_input(self) -> None:
-        self._send.close()
+            await trio.to_thread.run_sync(self._absorb, buffer)
 
     async def finish(self) -> BlobInfo:
         if self._info is not None:
             return self._info
         if self._buffer:
-            await self._send.send(bytes(self._buffer))
-            self._buffer = bytearray()
-        self._send.close()
-        await self._drained.wait()
+            buffer, self._buffer = bytes(self._buffer), bytearray()
+            await trio.to_thread.run_sync(self._absorb, buffer)
         if self._store.fsync:
             await trio.to_thread.run_sync(os.fsync, self._fd)
         self._info = BlobInfo(self._sha256.hexdigest(), self._md5.hexdigest(), self._size)
