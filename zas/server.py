@@ -122,7 +122,9 @@ def hypercorn_config(config: Config) -> HypercornConfig:
     return hc
 
 
-async def run(config: Config, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+async def run(
+    config: Config, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+) -> None:
     """Serve until SIGINT or SIGTERM, then drain: stop accepting, finish in-flight, exit."""
     async with open_server(config) as server:
         if server.root_key_generated:
@@ -144,7 +146,10 @@ async def run(config: Config, *, task_status: trio.TaskStatus[None] = trio.TASK_
             async with trio.open_nursery() as nursery:
                 await nursery.start(
                     functools.partial(
-                        serve, server, hypercorn_config(config), shutdown_trigger=shutdown_trigger
+                        serve,
+                        server,  # type: ignore[arg-type]  # our ASGI types are looser than Hypercorn's
+                        hypercorn_config(config),
+                        shutdown_trigger=shutdown_trigger,
                     )
                 )
                 server.lifecycle.state = "serving"

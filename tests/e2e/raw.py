@@ -34,7 +34,9 @@ class RawResponse:
         return f"RawResponse({self.status}, {self.body[:300]!r})"
 
 
-def send(method: str, url: str, headers: dict[str, str] | None = None, body: bytes = b"") -> RawResponse:
+def send(
+    method: str, url: str, headers: dict[str, str] | None = None, body: bytes = b""
+) -> RawResponse:
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
     try:
@@ -83,7 +85,9 @@ def presign(
     access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY,
 ) -> str:  # fmt: skip
     request = AWSRequest(method=method, url=url)
-    signer = S3SigV4QueryAuth(Credentials(access_key, secret_key), "s3", "us-east-1", expires=expires)
+    signer = S3SigV4QueryAuth(
+        Credentials(access_key, secret_key), "s3", "us-east-1", expires=expires
+    )
     with _frozen_time(when):
         signer.add_auth(request)
     return str(request.url)

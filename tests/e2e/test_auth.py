@@ -15,11 +15,21 @@ from tests.zasproc import ZasProcess
 
 
 def test_anonymous_requests_are_access_denied(zas: ZasProcess, bucket: str) -> None:
-    for method, path in [("GET", "/"), ("GET", f"/{bucket}"), ("PUT", f"/{bucket}/k"), ("GET", f"/{bucket}/k")]:
+    for method, path in [
+        ("GET", "/"),
+        ("GET", f"/{bucket}"),
+        ("PUT", f"/{bucket}/k"),
+        ("GET", f"/{bucket}/k"),
+    ]:
         response = send(method, zas.endpoint + path, body=b"x" if method == "PUT" else b"")
         assert (response.status, response.code) == (403, "AccessDenied"), (method, path)
         assert response.headers["x-amz-request-id"]
-    assert send("GET", f"{zas.endpoint}/{bucket}/k", sign_headers("GET", f"{zas.endpoint}/{bucket}/k")).status == 404
+    assert (
+        send(
+            "GET", f"{zas.endpoint}/{bucket}/k", sign_headers("GET", f"{zas.endpoint}/{bucket}/k")
+        ).status
+        == 404
+    )
 
 
 def test_unknown_access_key_is_invalid_access_key_id(zas: ZasProcess) -> None:
@@ -34,7 +44,9 @@ def test_wrong_secret_is_signature_does_not_match(zas: ZasProcess) -> None:
     assert (response.status, response.code) == (403, "SignatureDoesNotMatch")
 
 
-def test_request_altered_after_signing_is_signature_does_not_match(zas: ZasProcess, bucket: str) -> None:
+def test_request_altered_after_signing_is_signature_does_not_match(
+    zas: ZasProcess, bucket: str
+) -> None:
     url = f"{zas.endpoint}/{bucket}/signed-key"
     headers = sign_headers("GET", url)
     response = send("GET", f"{zas.endpoint}/{bucket}/other-key", headers)
@@ -42,7 +54,9 @@ def test_request_altered_after_signing_is_signature_does_not_match(zas: ZasProce
 
 
 @pytest.mark.parametrize("skew", [dt.timedelta(minutes=16), -dt.timedelta(minutes=16)])
-def test_clock_skew_over_15_minutes_is_request_time_too_skewed(zas: ZasProcess, skew: dt.timedelta) -> None:
+def test_clock_skew_over_15_minutes_is_request_time_too_skewed(
+    zas: ZasProcess, skew: dt.timedelta
+) -> None:
     url = zas.endpoint + "/"
     headers = sign_headers("GET", url, when=dt.datetime.now(dt.UTC) + skew)
     response = send("GET", url, headers)
@@ -55,7 +69,9 @@ def test_clock_skew_under_15_minutes_is_accepted(zas: ZasProcess) -> None:
     assert send("GET", url, headers).status == 200
 
 
-def test_payload_hash_mismatch_is_rejected_and_nothing_stored(zas: ZasProcess, s3: Any, bucket: str) -> None:
+def test_payload_hash_mismatch_is_rejected_and_nothing_stored(
+    zas: ZasProcess, s3: Any, bucket: str
+) -> None:
     url = f"{zas.endpoint}/{bucket}/lying"
     body = b"actual body"
     claimed = hashlib.sha256(b"claimed body").hexdigest()
@@ -73,7 +89,9 @@ def test_unsigned_payload_is_accepted(zas: ZasProcess, s3: Any, bucket: str) -> 
     assert s3.get_object(Bucket=bucket, Key="unsigned")["Body"].read() == b"free"
 
 
-def test_streaming_payload_is_refused_clearly_until_supported(zas: ZasProcess, s3: Any, bucket: str) -> None:
+def test_streaming_payload_is_refused_clearly_until_supported(
+    zas: ZasProcess, s3: Any, bucket: str
+) -> None:
     url = f"{zas.endpoint}/{bucket}/chunked"
     headers = sign_headers("PUT", url, payload_hash="STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
     response = send("PUT", url, headers, b"0;chunk-signature=00\r\n\r\n")
@@ -82,18 +100,27 @@ def test_streaming_payload_is_refused_clearly_until_supported(zas: ZasProcess, s
 
 
 def test_presigned_get_and_put_work_with_plain_http(zas: ZasProcess, s3: Any, bucket: str) -> None:
-    put_url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "p"}, ExpiresIn=300)
+    put_url = s3.generate_presigned_url(
+        "put_object", Params={"Bucket": bucket, "Key": "p"}, ExpiresIn=300
+    )
     request = urllib.request.Request(put_url, data=b"presigned body", method="PUT")
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 200
-    get_url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "p"}, ExpiresIn=300)
+    get_url = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": "p"}, ExpiresIn=300
+    )
     with urllib.request.urlopen(get_url, timeout=30) as response:
         assert response.read() == b"presigned body"
 
 
 def test_presigned_url_past_expiry_is_access_denied(zas: ZasProcess, bucket: str, s3: Any) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
-    url = presign("GET", f"{zas.endpoint}/{bucket}/k", expires=1, when=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5))
+    url = presign(
+        "GET",
+        f"{zas.endpoint}/{bucket}/k",
+        expires=1,
+        when=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5),
+    )
     response = send("GET", url)
     assert (response.status, response.code) == (403, "AccessDenied")
     assert b"expired" in response.body
@@ -105,7 +132,9 @@ def test_presigned_url_valid_for_over_7_days_is_refused(zas: ZasProcess, bucket:
     assert (response.status, response.code) == (400, "AuthorizationQueryParametersError")
 
 
-def test_presigned_url_with_tampered_key_is_signature_does_not_match(zas: ZasProcess, bucket: str) -> None:
+def test_presigned_url_with_tampered_key_is_signature_does_not_match(
+    zas: ZasProcess, bucket: str
+) -> None:
     url = presign("GET", f"{zas.endpoint}/{bucket}/k")
     response = send("GET", url.replace("/k?", "/other?"))
     assert (response.status, response.code) == (403, "SignatureDoesNotMatch")

@@ -37,9 +37,22 @@ def test_creating_an_existing_bucket_is_bucket_already_owned_by_you(s3: Any, buc
 
 
 @pytest.mark.parametrize(
-    "name", ["ab", "a" * 64, "Upper-Case", "under_score", "192.168.1.1", "two..dots", "-dash", "health", "s3"]
+    "name",
+    [
+        "ab",
+        "a" * 64,
+        "Upper-Case",
+        "under_score",
+        "192.168.1.1",
+        "two..dots",
+        "-dash",
+        "health",
+        "s3",
+    ],
 )
-def test_invalid_bucket_names_are_refused_and_not_created(zas: ZasProcess, s3: Any, name: str) -> None:
+def test_invalid_bucket_names_are_refused_and_not_created(
+    zas: ZasProcess, s3: Any, name: str
+) -> None:
     # boto3 validates some names itself, so send the request by hand.
     url = f"{zas.endpoint}/{name}"
     response = send("PUT", url, sign_headers("PUT", url))
@@ -73,7 +86,9 @@ def test_deleting_a_missing_bucket_is_no_such_bucket(s3: Any) -> None:
     assert error_of(excinfo) == (404, "NoSuchBucket")
 
 
-def test_force_delete_header_removes_bucket_and_objects(zas: ZasProcess, s3: Any, bucket: str) -> None:
+def test_force_delete_header_removes_bucket_and_objects(
+    zas: ZasProcess, s3: Any, bucket: str
+) -> None:
     for index in range(5):
         s3.put_object(Bucket=bucket, Key=f"k{index}", Body=f"unique-force-{index}".encode())
     url = f"{zas.endpoint}/{bucket}"
@@ -89,7 +104,10 @@ def test_force_delete_header_removes_bucket_and_objects(zas: ZasProcess, s3: Any
 def test_same_api_is_served_under_the_s3_prefix(zas: ZasProcess, s3: Any, bucket: str) -> None:
     prefixed = zas.client()
     prefixed.meta.events.register(
-        "before-sign.s3.*", lambda request, **_: setattr(request, "url", request.url.replace(zas.endpoint, zas.endpoint + "/s3", 1))
+        "before-sign.s3.*",
+        lambda request, **_: setattr(
+            request, "url", request.url.replace(zas.endpoint, zas.endpoint + "/s3", 1)
+        ),
     )
     prefixed.put_object(Bucket=bucket, Key="via-prefix", Body=b"prefixed")
     assert s3.get_object(Bucket=bucket, Key="via-prefix")["Body"].read() == b"prefixed"

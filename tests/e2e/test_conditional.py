@@ -21,7 +21,9 @@ def stored(s3: Any, bucket: str) -> tuple[str, str, dt.datetime]:
 def _status(s3: Any, method: str, bucket: str, **conditions: Any) -> int:
     call = s3.get_object if method == "GET" else s3.head_object
     try:
-        return int(call(Bucket=bucket, Key="obj", **conditions)["ResponseMetadata"]["HTTPStatusCode"])
+        return int(
+            call(Bucket=bucket, Key="obj", **conditions)["ResponseMetadata"]["HTTPStatusCode"]
+        )
     except ClientError as error:
         return int(error.response["ResponseMetadata"]["HTTPStatusCode"])
 
@@ -63,7 +65,9 @@ def test_not_modified_carries_the_etag(s3: Any, stored: tuple[str, str, dt.datet
     assert headers["etag"] == etag
 
 
-def test_failed_if_match_is_precondition_failed(s3: Any, stored: tuple[str, str, dt.datetime]) -> None:
+def test_failed_if_match_is_precondition_failed(
+    s3: Any, stored: tuple[str, str, dt.datetime]
+) -> None:
     bucket, _, _ = stored
     with pytest.raises(ClientError) as excinfo:
         s3.get_object(Bucket=bucket, Key="obj", IfMatch='"nope"')

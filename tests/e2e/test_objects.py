@@ -67,7 +67,13 @@ def test_put_replaces_the_previous_object(s3: Any, bucket: str) -> None:
 
 
 def test_keys_with_unusual_characters_round_trip(s3: Any, bucket: str) -> None:
-    keys = ["a b/c+d=e&f", "ünïcødé/ファイル.txt", "dir//double/./dot/../x", "~tilde%percent", "trailing/"]
+    keys = [
+        "a b/c+d=e&f",
+        "ünïcødé/ファイル.txt",
+        "dir//double/./dot/../x",
+        "~tilde%percent",
+        "trailing/",
+    ]
     for index, key in enumerate(keys):
         s3.put_object(Bucket=bucket, Key=key, Body=str(index).encode())
     for index, key in enumerate(keys):
@@ -148,7 +154,10 @@ def test_unsatisfiable_range_is_416_invalid_range(s3: Any, bucket: str) -> None:
     with pytest.raises(ClientError) as excinfo:
         s3.get_object(Bucket=bucket, Key="r", Range="bytes=10240-")
     assert error_of(excinfo) == (416, "InvalidRange")
-    assert excinfo.value.response["ResponseMetadata"]["HTTPHeaders"]["content-range"] == "bytes */10240"
+    assert (
+        excinfo.value.response["ResponseMetadata"]["HTTPHeaders"]["content-range"]
+        == "bytes */10240"
+    )
 
 
 def test_malformed_range_is_ignored_and_the_whole_object_sent(s3: Any, bucket: str) -> None:
@@ -168,7 +177,9 @@ def test_correct_content_md5_is_accepted(s3: Any, bucket: str) -> None:
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == body
 
 
-def test_wrong_content_md5_is_bad_digest_and_stores_nothing(s3: Any, bucket: str, zas: ZasProcess) -> None:
+def test_wrong_content_md5_is_bad_digest_and_stores_nothing(
+    s3: Any, bucket: str, zas: ZasProcess
+) -> None:
     wrong = base64.b64encode(hashlib.md5(b"something else").digest()).decode()
     blobs_before = _blob_files(zas)
     with pytest.raises(ClientError) as excinfo:

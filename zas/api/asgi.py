@@ -99,7 +99,9 @@ class Response:
 
     async def send(self, send: Send, *, head: bool = False) -> int:
         """Send the response; returns the number of body bytes sent."""
-        headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in self.headers]
+        headers = [
+            (name.encode("latin-1"), value.encode("latin-1")) for name, value in self.headers
+        ]
         length = self.length if self.length is not None else len(self.body)
         if self.status not in (204, 304):
             headers.append((b"content-length", str(length).encode()))

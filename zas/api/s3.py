@@ -177,7 +177,9 @@ class S3Api:
         self, op: PutObject, body: RequestBody, payload: sigv4.PayloadHash
     ) -> Response:
         if op.content_length is not None and op.content_length > MAX_PUT_SIZE:
-            raise EntityTooLarge(ProposedSize=str(op.content_length), MaxSizeAllowed=str(MAX_PUT_SIZE))
+            raise EntityTooLarge(
+                ProposedSize=str(op.content_length), MaxSizeAllowed=str(MAX_PUT_SIZE)
+            )
         # Without a Content-Length (chunked transfer), stop reading at the size limit.
         body.limit = MAX_PUT_SIZE
         try:
@@ -227,12 +229,15 @@ class S3Api:
             200,
             [_XML],
             render_list_objects(
-                op.bucket, op.params, page, version=op.version, owner=self.owner, next_token=next_token
+                op.bucket,
+                op.params,
+                page,
+                version=op.version,
+                owner=self.owner,
+                next_token=next_token,
             ),
         )
 
 
 def _b64(hex_digest: str) -> str:
     return base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")
-
-

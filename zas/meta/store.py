@@ -138,7 +138,9 @@ class MetaStore:
 
     # --- lifecycle -----------------------------------------------------------------------
 
-    async def run_writer(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async def run_writer(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
         """The single writer. Run it in a nursery the app owns; cancel it to stop."""
         task_status.started()
         async with self._receive:
@@ -180,10 +182,12 @@ class MetaStore:
     # --- object operations ---------------------------------------------------------------
 
     async def put_object(
-        self, record: ObjectRecord, preconditions: Preconditions = Preconditions()
+        self, record: ObjectRecord, preconditions: Preconditions | None = None
     ) -> ObjectRecord | None:
         """Store the object's row (durably); returns the row it replaced, if any."""
-        previous: ObjectRecord | None = await self._submit(_PutObject(record, preconditions))
+        previous: ObjectRecord | None = await self._submit(
+            _PutObject(record, preconditions or Preconditions())
+        )
         return previous
 
     async def delete_object(self, bucket: str, key: str) -> ObjectRecord | None:
@@ -208,9 +212,7 @@ class MetaStore:
         return await trio.to_thread.run_sync(self._list_objects, bucket, params)
 
     async def referenced_digests(self) -> set[str]:
-        rows = await trio.to_thread.run_sync(
-            self._query, "SELECT DISTINCT sha256 FROM objects", []
-        )
+        rows = await trio.to_thread.run_sync(self._query, "SELECT DISTINCT sha256 FROM objects", [])
         return {row[0] for row in rows}
 
     async def count_objects(self, bucket: str) -> tuple[int, int]:
@@ -501,15 +503,16 @@ def _object_to_row(record: ObjectRecord) -> tuple[Any, ...]:
 
 
 def _object_from_row(row: tuple[Any, ...]) -> ObjectRecord:
-    (bucket, key, size, etag, sha256, last_modified, content_type, content_encoding,
-     content_disposition, content_language, cache_control, expires, user_metadata) = row  # fmt: skip
+    bucket, key, size, etag, sha256, last_modified, *headers, user_metadata = row
+    content_type, content_encoding, content_disposition, content_language = headers[:4]
+    cache_control, expires = headers[4:]
     return ObjectRecord(
         bucket=bucket,
         key=key,
         size=size,
         etag=etag,
         sha256=sha256,
-        last_modified=last_modified.astimezone(UTC) if last_modified.tzinfo else last_modified.replace(tzinfo=UTC),
+        last_modified=_as_utc(last_modified),
         metadata=ObjectMetadata(
             content_type=content_type,
             content_encoding=content_encoding,
@@ -522,5 +525,6 @@ def _object_from_row(row: tuple[Any, ...]) -> ObjectRecord:
     )
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+def _as_utc(moment: datetime) -> datetime:
+    # DuckDB hands TIMESTAMPTZ back in the session's zone; S3 speaks UTC.
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -90,9 +90,7 @@ class ObjectService:
             if op.content_length is not None and info.size != op.content_length:
                 raise IncompleteBody()
             if op.content_md5 is not None and info.md5 != op.content_md5.hex():
-                raise BadDigest(
-                    ExpectedDigest=op.content_md5.hex(), CalculatedDigest=info.md5
-                )
+                raise BadDigest(ExpectedDigest=op.content_md5.hex(), CalculatedDigest=info.md5)
             if payload.kind is PayloadKind.SHA256 and payload.value != info.sha256:
                 raise XAmzContentSHA256Mismatch(
                     ClientComputedContentSHA256=payload.value,

@@ -18,7 +18,8 @@ import attrs
 
 from zas.protocol.errors import InvalidRange
 
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+# re.ASCII: RFC 9110's DIGIT is 0-9; a bare \d would also take "١" (Arabic-Indic one).
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)", re.ASCII)
 
 
 @attrs.frozen

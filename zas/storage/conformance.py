@@ -51,7 +51,13 @@ async def check_empty_blob(store: BlobStore) -> None:
 async def check_ranges(store: BlobStore) -> None:
     data = bytes(range(256)) * 8192  # 2 MiB
     digest = await _put(store, data)
-    for start, end in [(0, 1), (5, 10), (1048575, 1048577), (len(data) - 3, len(data)), (0, len(data))]:
+    for start, end in [
+        (0, 1),
+        (5, 10),
+        (1048575, 1048577),
+        (len(data) - 3, len(data)),
+        (0, len(data)),
+    ]:
         assert await _read_all(store, digest, start, end) == data[start:end], (start, end)
     assert await _read_all(store, digest, 100) == data[100:], "open-ended read"
 

@@ -12,6 +12,7 @@ socket into its bounded queue, so receiving and hashing overlap without a task o
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import uuid
@@ -87,14 +88,12 @@ class LocalBlobStore:
         return stat.st_size
 
     def delete_now(self, sha256: str) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path_of(sha256))
-        except FileNotFoundError:
-            pass
 
     async def list_digests(self) -> list[str]:
         def scan() -> list[str]:
-            found = []
+            found: list[str] = []
             for fan_out in os.scandir(self.blob_dir):
                 if fan_out.is_dir():
                     found.extend(entry.name for entry in os.scandir(fan_out.path))
@@ -162,7 +161,7 @@ class LocalBlobWriter:
             buffer, self._buffer = bytes(self._buffer), bytearray()
             await trio.to_thread.run_sync(self._absorb, buffer)
         if self._store.fsync:
-            await trio.to_thread.run_sync(os.fsync, self._fd)
+            await trio.to_thread.run_sync(self._fsync)
         self._info = BlobInfo(self._sha256.hexdigest(), self._md5.hexdigest(), self._size)
         return self._info
 
@@ -171,6 +170,10 @@ class LocalBlobWriter:
         await trio.to_thread.run_sync(self._move_into_place, info.sha256)
         self._committed = True
         return info
+
+    def _fsync(self) -> None:
+        assert self._fd is not None
+        os.fsync(self._fd)
 
     def _move_into_place(self, sha256: str) -> None:
         final = self._store.path_of(sha256)
@@ -191,7 +194,5 @@ class LocalBlobWriter:
     def cleanup(self) -> None:
         self._close_fd()
         if not self._committed:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._path)
-            except FileNotFoundError:
-                pass
