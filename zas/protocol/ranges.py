@@ -18,7 +18,7 @@ import attrs
 
 from zas.protocol.errors import InvalidRange
 
-# re.ASCII: RFC 9110's DIGIT is 0-9; a bare \d would also take "١" (Arabic-Indic one).
+# re.ASCII: RFC 9110's DIGIT is 0-9; a bare \d also matches other scripts' digits (U+0661).
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)", re.ASCII)
 
 
