@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import zlib
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.e2e.raw import send, sign_headers
 from tests.zasproc import ZasProcess
 
 
@@ -245,3 +247,47 @@ def _assert_absent(s3: Any, bucket: str, key: str) -> None:
 
 def _blob_files(zas: ZasProcess) -> set[str]:
     return {p.name for p in (zas.data_dir / "blobs" / "sha256").glob("*/*")}
+
+
+def test_wrong_crc32_is_bad_digest_and_stores_nothing(
+    zas: ZasProcess, s3: Any, bucket: str
+) -> None:
+    url = f"{zas.endpoint}/{bucket}/crc"
+    wrong = base64.b64encode((zlib.crc32(b"other") ^ 1).to_bytes(4, "big")).decode()
+    headers = sign_headers("PUT", url, headers={"x-amz-checksum-crc32": wrong}, body=b"body")
+    response = send("PUT", url, headers, b"body")
+    assert (response.status, response.code) == (400, "BadDigest"), response
+    _assert_absent(s3, bucket, "crc")
+
+
+def test_correct_crc32_and_sha1_are_verified_and_echoed(s3: Any, bucket: str) -> None:
+    body = b"flexible checksums"
+    crc32 = base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()
+    sha1 = base64.b64encode(hashlib.sha1(body).digest()).decode()
+    assert (
+        s3.put_object(Bucket=bucket, Key="c", Body=body, ChecksumCRC32=crc32)["ChecksumCRC32"]
+        == crc32
+    )
+    assert (
+        s3.put_object(Bucket=bucket, Key="s", Body=body, ChecksumSHA1=sha1)["ChecksumSHA1"] == sha1
+    )
+
+
+@pytest.mark.parametrize("algorithm", ["crc32c", "crc64nvme"])
+def test_checksums_not_yet_verifiable_are_refused_not_ignored(
+    zas: ZasProcess, s3: Any, bucket: str, algorithm: str
+) -> None:
+    url = f"{zas.endpoint}/{bucket}/unverifiable"
+    size = 4 if algorithm == "crc32c" else 8
+    value = base64.b64encode(b"\0" * size).decode()
+    headers = sign_headers("PUT", url, headers={f"x-amz-checksum-{algorithm}": value}, body=b"b")
+    response = send("PUT", url, headers, b"b")
+    assert (response.status, response.code) == (501, "NotImplemented"), response
+    _assert_absent(s3, bucket, "unverifiable")
+
+
+def test_malformed_checksum_header_is_invalid_request(zas: ZasProcess, bucket: str) -> None:
+    url = f"{zas.endpoint}/{bucket}/bad-checksum"
+    headers = sign_headers("PUT", url, headers={"x-amz-checksum-crc32": "not-base64"}, body=b"b")
+    response = send("PUT", url, headers, b"b")
+    assert (response.status, response.code) == (400, "InvalidRequest"), response

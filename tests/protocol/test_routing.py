@@ -19,6 +19,7 @@ from zas.protocol.names import (
 )
 from zas.protocol.operations import (
     MAX_KEYS_LIMIT,
+    Checksum,
     CreateBucket,
     DeleteBucket,
     DeleteObject,
@@ -152,7 +153,7 @@ def test_put_on_key_is_put_object_with_parsed_headers() -> None:
         Preconditions(if_none_match=("*",)),
         content_length=4,
         content_md5=md5,
-        checksum_sha256=sha.hex(),
+        checksums=(Checksum("sha256", sha),),
     )
     assert operation.name == "PutObject"
 

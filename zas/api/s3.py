@@ -187,8 +187,8 @@ class S3Api:
         except BodyTooLarge:
             raise EntityTooLarge(MaxSizeAllowed=str(MAX_PUT_SIZE)) from None
         headers = [("ETag", record.quoted_etag)]
-        if op.checksum_sha256 is not None:
-            headers.append(("x-amz-checksum-sha256", _b64(record.sha256)))
+        # Echo the checksums the client declared (all verified by now), as S3 does.
+        headers.extend((checksum.header, checksum.base64) for checksum in op.checksums)
         return Response(200, headers)
 
     async def get_object(self, op: GetObject) -> Response:

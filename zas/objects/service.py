@@ -83,7 +83,8 @@ class ObjectService:
         self, op: PutObject, body: AsyncIterator[bytes], payload: PayloadHash
     ) -> ObjectRecord:
         self.meta.require_bucket(op.bucket)
-        async with self.blobs.open_writer() as writer:
+        algorithms = [checksum.algorithm for checksum in op.checksums]
+        async with self.blobs.open_writer(algorithms) as writer:
             async for chunk in body:
                 await writer.write(chunk)
             info = await writer.finish()
@@ -96,8 +97,17 @@ class ObjectService:
                     ClientComputedContentSHA256=payload.value,
                     S3ComputedContentSHA256=info.sha256,
                 )
-            if op.checksum_sha256 is not None and op.checksum_sha256 != info.sha256:
-                raise BadDigest("The SHA256 you specified did not match the calculated checksum.")
+            for checksum in op.checksums:
+                computed = (
+                    bytes.fromhex(info.sha256)
+                    if checksum.algorithm == "sha256"
+                    else info.checksum(checksum.algorithm)
+                )
+                if computed != checksum.digest:
+                    raise BadDigest(
+                        f"The {checksum.algorithm.upper()} you specified did not match the "
+                        "calculated checksum."
+                    )
             record = ObjectRecord(
                 bucket=op.bucket,
                 key=op.key,

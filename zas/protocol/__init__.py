@@ -61,8 +61,11 @@ from zas.protocol.names import (
     validate_key,
 )
 from zas.protocol.operations import (
+    CHECKSUM_SIZES,
     MAX_KEYS_LIMIT,
     MAX_USER_METADATA_BYTES,
+    VERIFIED_CHECKSUMS,
+    Checksum,
     CreateBucket,
     DeleteBucket,
     DeleteObject,
@@ -77,6 +80,7 @@ from zas.protocol.operations import (
     PutObject,
     decode_continuation_token,
     encode_continuation_token,
+    parse_checksum_headers,
     parse_list_params,
     parse_object_metadata,
     route,
@@ -113,6 +117,7 @@ from zas.protocol.xml import (
 )
 
 __all__ = [
+    "CHECKSUM_SIZES",
     "MAX_CLOCK_SKEW",
     "MAX_KEYS_LIMIT",
     "MAX_KEY_BYTES",
@@ -120,6 +125,7 @@ __all__ = [
     "MAX_USER_METADATA_BYTES",
     "RESERVED_BUCKET_NAMES",
     "UNSIGNED_PAYLOAD",
+    "VERIFIED_CHECKSUMS",
     "AccessDenied",
     "AuthorizationHeaderMalformed",
     "AuthorizationQueryParametersError",
@@ -128,6 +134,7 @@ __all__ = [
     "BucketNotEmpty",
     "BucketSummary",
     "ByteRange",
+    "Checksum",
     "CreateBucket",
     "Credential",
     "DeleteBucket",
@@ -190,6 +197,7 @@ __all__ = [
     "format_iso8601",
     "is_presigned",
     "is_signed",
+    "parse_checksum_headers",
     "parse_create_bucket_configuration",
     "parse_etag_list",
     "parse_http_date",

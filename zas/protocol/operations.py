@@ -99,6 +99,28 @@ class ObjectMetadata:
         return out
 
 
+# Flexible checksums: algorithm -> digest size in bytes.
+CHECKSUM_SIZES = {"crc32": 4, "crc32c": 4, "crc64nvme": 8, "sha1": 20, "sha256": 32}
+# The ones verified today (standard library); CRC32C and CRC64NVME come with the S3 breadth work.
+VERIFIED_CHECKSUMS = frozenset({"crc32", "sha1", "sha256"})
+
+
+@attrs.frozen
+class Checksum:
+    """A client-declared whole-object checksum (x-amz-checksum-<algorithm>)."""
+
+    algorithm: str
+    digest: bytes
+
+    @property
+    def header(self) -> str:
+        return f"x-amz-checksum-{self.algorithm}"
+
+    @property
+    def base64(self) -> str:
+        return base64.b64encode(self.digest).decode("ascii")
+
+
 # --- operations ----------------------------------------------------------------------------
 
 
@@ -167,7 +189,7 @@ class PutObject:
     preconditions: Preconditions
     content_length: int | None
     content_md5: bytes | None = None  # the 16 raw bytes, when Content-MD5 was sent
-    checksum_sha256: str | None = None  # hex, when x-amz-checksum-sha256 was sent
+    checksums: tuple[Checksum, ...] = ()  # x-amz-checksum-* headers
     name = "PutObject"
 
 
@@ -269,9 +291,7 @@ def _route_bucket(request: HttpRequest, bucket: str, subresources: set[str]) -> 
     raise MethodNotAllowed(resource=f"/{bucket}")
 
 
-def _route_object(
-    request: HttpRequest, bucket: str, key: str, subresources: set[str]
-) -> Operation:
+def _route_object(request: HttpRequest, bucket: str, key: str, subresources: set[str]) -> Operation:
     method = request.method
     if subresources:
         raise _not_implemented(subresources)
@@ -317,15 +337,6 @@ def _put_object(request: HttpRequest, bucket: str, key: str) -> PutObject:
         content_md5 = _decode_base64_digest(md5_header, 16)
         if content_md5 is None:
             raise InvalidDigest()
-    sha_header = request.header("x-amz-checksum-sha256")
-    checksum_sha256 = None
-    if sha_header is not None:
-        raw = _decode_base64_digest(sha_header, 32)
-        if raw is None:
-            raise InvalidRequest(
-                "Value for x-amz-checksum-sha256 header is invalid.",
-            )
-        checksum_sha256 = raw.hex()
     return PutObject(
         bucket,
         key,
@@ -333,8 +344,31 @@ def _put_object(request: HttpRequest, bucket: str, key: str) -> PutObject:
         Preconditions.from_request(request),
         content_length,
         content_md5,
-        checksum_sha256,
+        parse_checksum_headers(request),
     )
+
+
+def parse_checksum_headers(request: HttpRequest) -> tuple[Checksum, ...]:
+    """x-amz-checksum-<algorithm> headers: base64 digests the body must match.
+
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html
+    An algorithm ZAS cannot verify yet is refused (501), never accepted unchecked.
+    """
+    found = []
+    for algorithm, size in CHECKSUM_SIZES.items():
+        value = request.header(f"x-amz-checksum-{algorithm}")
+        if value is None:
+            continue
+        raw = _decode_base64_digest(value, size)
+        if raw is None:
+            raise InvalidRequest(f"Value for x-amz-checksum-{algorithm} header is invalid.")
+        if algorithm not in VERIFIED_CHECKSUMS:
+            raise NotImplementedOperation(
+                f"x-amz-checksum-{algorithm} is not supported yet; "
+                f"use one of {', '.join(sorted(VERIFIED_CHECKSUMS))}"
+            )
+        found.append(Checksum(algorithm, raw))
+    return tuple(found)
 
 
 def _decode_base64_digest(value: str, size: int) -> bytes | None:

@@ -290,9 +290,7 @@ def parse_presigned_query(request: HttpRequest) -> SignatureParts:
             "X-Amz-Expires must be less than a week (in seconds) that is 604800"
         )
     if amz_date.strftime("%Y%m%d") != credential.scope.date:
-        raise AuthorizationQueryParametersError(
-            "The credential date does not match X-Amz-Date."
-        )
+        raise AuthorizationQueryParametersError("The credential date does not match X-Amz-Date.")
     return SignatureParts(credential, signed, need("X-Amz-Signature"), amz_date, True, expires)
 
 
@@ -371,9 +369,7 @@ def verify(
         raise InvalidAccessKeyId()
     _check_time(parts, now)
     payload = parse_payload_hash(request, presigned=presigned)
-    canonical = canonical_request(
-        request, parts.signed_headers, payload.value, presigned=presigned
-    )
+    canonical = canonical_request(request, parts.signed_headers, payload.value, presigned=presigned)
     key = signing_key(secret, parts.credential.scope)
     expected = sign(key, string_to_sign(parts.amz_date, parts.credential.scope, canonical))
     if not hmac.compare_digest(expected.encode(), parts.signature.encode()):

@@ -17,7 +17,7 @@ Every implementation passes `zas.storage.conformance.check_blob_store`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -37,6 +37,11 @@ class BlobInfo:
     sha256: str  # hex; the blob's address
     md5: str  # hex; the S3 ETag of a single-part object
     size: int
+    # Extra digests asked for when the writer was opened: (algorithm, raw digest).
+    checksums: tuple[tuple[str, bytes], ...] = ()
+
+    def checksum(self, algorithm: str) -> bytes | None:
+        return dict(self.checksums).get(algorithm)
 
 
 class BlobWriter(Protocol):
@@ -52,7 +57,12 @@ class BlobWriter(Protocol):
 
 
 class BlobStore(Protocol):
-    def open_writer(self) -> AbstractAsyncContextManager[BlobWriter]: ...
+    def open_writer(
+        self, checksums: Collection[str] = ()
+    ) -> AbstractAsyncContextManager[BlobWriter]:
+        """A writer for one blob; `checksums` names extra digests to compute on the way
+        (see zas.storage.checksums)."""
+        ...
 
     def read(self, sha256: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         """Stream bytes [start, end) of a blob; BlobNotFound if absent."""

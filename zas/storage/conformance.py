@@ -7,6 +7,7 @@ raises AssertionError naming the broken rule. Used by tests/storage for each bac
 from __future__ import annotations
 
 import hashlib
+import zlib
 from collections.abc import Awaitable, Callable
 
 from zas.storage.base import BlobNotFound, BlobStore
@@ -40,6 +41,15 @@ async def check_round_trip_and_digests(store: BlobStore) -> None:
     assert await _read_all(store, info.sha256) == data, "read returns the bytes written"
     assert await store.size_of(info.sha256) == len(data)
     assert info.sha256 in await store.list_digests()
+
+
+async def check_extra_checksums(store: BlobStore) -> None:
+    data = b"checksum me" * 100000
+    async with store.open_writer(["crc32", "sha1"]) as writer:
+        await writer.write(data)
+        info = await writer.commit()
+    assert info.checksum("crc32") == zlib.crc32(data).to_bytes(4, "big"), "crc32"
+    assert info.checksum("sha1") == hashlib.sha1(data).digest(), "sha1"
 
 
 async def check_empty_blob(store: BlobStore) -> None:
@@ -106,6 +116,7 @@ class _Abort(Exception):
 CHECKS = (
     check_round_trip_and_digests,
     check_empty_blob,
+    check_extra_checksums,
     check_ranges,
     check_uncommitted_write_leaves_nothing,
     check_identical_content_stored_once,

@@ -16,13 +16,14 @@ import contextlib
 import hashlib
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import trio
 
 from zas.storage.base import BlobInfo, BlobNotFound, StorageError
+from zas.storage.checksums import Checksummer
 
 WRITE_BUFFER = 1024 * 1024
 READ_CHUNK = 1024 * 1024
@@ -43,12 +44,12 @@ class LocalBlobStore:
         return self.blob_dir / sha256[:2] / sha256
 
     @asynccontextmanager
-    async def open_writer(self) -> AsyncIterator[LocalBlobWriter]:
+    async def open_writer(self, checksums: Collection[str] = ()) -> AsyncIterator[LocalBlobWriter]:
         path = self.tmp_dir / f"{uuid.uuid4().hex}.part"
         fd = await trio.to_thread.run_sync(
             os.open, path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600
         )
-        writer = LocalBlobWriter(self, path, fd)
+        writer = LocalBlobWriter(self, path, fd, Checksummer.for_algorithms(checksums))
         try:
             yield writer
         finally:
@@ -124,8 +125,11 @@ class LocalBlobStore:
 class LocalBlobWriter:
     """One blob being written. Created by `LocalBlobStore.open_writer`."""
 
-    def __init__(self, store: LocalBlobStore, path: Path, fd: int) -> None:
+    def __init__(
+        self, store: LocalBlobStore, path: Path, fd: int, extra: Checksummer | None = None
+    ) -> None:
         self._store = store
+        self._extra = extra
         self._path = path
         self._fd: int | None = fd
         self._md5 = hashlib.md5(usedforsecurity=False)
@@ -139,6 +143,8 @@ class LocalBlobWriter:
         # Runs in a worker thread: hashing and write release the GIL on large buffers.
         self._md5.update(buffer)
         self._sha256.update(buffer)
+        if self._extra is not None:
+            self._extra.update(buffer)
         view = memoryview(buffer)
         assert self._fd is not None
         while view:
@@ -162,7 +168,12 @@ class LocalBlobWriter:
             await trio.to_thread.run_sync(self._absorb, buffer)
         if self._store.fsync:
             await trio.to_thread.run_sync(self._fsync)
-        self._info = BlobInfo(self._sha256.hexdigest(), self._md5.hexdigest(), self._size)
+        self._info = BlobInfo(
+            self._sha256.hexdigest(),
+            self._md5.hexdigest(),
+            self._size,
+            self._extra.digests() if self._extra is not None else (),
+        )
         return self._info
 
     async def commit(self) -> BlobInfo:
