@@ -4,22 +4,26 @@ A write streams into `tmp/` on the same filesystem while MD5 (the S3 ETag) and S
 address) are computed, then fsync, rename into place, fsync the directory: a blob is either
 absent or complete, even across a crash. Identical content is stored once.
 
-Hashing and file writes run in worker threads, a megabyte at a time: hashlib releases the GIL
-on large buffers, so the event loop keeps answering other requests during a large upload
-(DESIGN.md: MD5 ~620 MB/s per core). While a buffer is hashed, Hypercorn keeps reading the
-socket into its bounded queue, so receiving and hashing overlap without a task of our own.
+Hashing and file writes run in worker threads, a megabyte at a time, with one buffer in flight
+while the next is received: hashlib releases the GIL on large buffers, so the event loop keeps
+answering other requests during a large upload (DESIGN.md: MD5 ~620 MB/s per core). Writeback
+to disk is started as each buffer is written (sync_file_range), so the final fsync is short.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import functools
 import hashlib
 import os
 import uuid
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import outcome
 import trio
 
 from zas.storage.base import BlobInfo, BlobNotFound, StorageError
@@ -54,6 +58,9 @@ class LocalBlobStore:
             yield writer
         finally:
             with trio.CancelScope(shield=True):
+                # A buffer may still be in a worker thread; let it finish before the fd closes.
+                with contextlib.suppress(Exception):
+                    await writer.wait_pending()
                 await trio.to_thread.run_sync(writer.cleanup)
 
     async def read(
@@ -122,6 +129,53 @@ class LocalBlobStore:
             os.close(fd)
 
 
+class _ThreadJob:
+    """A function running in a worker thread, awaited later.
+
+    trio.to_thread.run_sync would make the caller wait at once; this lets a writer keep
+    receiving while its previous buffer is processed, without a task (and nursery) of its own.
+    """
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        self._done = trio.Event()
+        self._outcome: outcome.Outcome[None] | None = None
+        token = trio.lowlevel.current_trio_token()
+
+        def deliver(result: outcome.Outcome[None]) -> None:
+            token.run_sync_soon(self._finish, result)
+
+        trio.lowlevel.start_thread_soon(work, deliver)
+
+    def _finish(self, result: outcome.Outcome[None]) -> None:
+        self._outcome = result
+        self._done.set()
+
+    async def wait(self) -> None:
+        await self._done.wait()
+        assert self._outcome is not None
+        self._outcome.unwrap()
+
+
+def _load_sync_file_range() -> Callable[[int, int, int], None]:
+    """Linux sync_file_range(SYNC_FILE_RANGE_WRITE): start writeback without waiting for it.
+    Elsewhere (or if libc lacks it) a no-op: the final fsync still makes the blob durable."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        function = libc.sync_file_range
+    except (OSError, AttributeError):
+        return lambda fd, offset, length: None
+    function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    sync_file_range_write = 2
+
+    def start(fd: int, offset: int, length: int) -> None:
+        function(fd, offset, length, sync_file_range_write)
+
+    return start
+
+
+start_writeback = _load_sync_file_range()
+
+
 class LocalBlobWriter:
     """One blob being written. Created by `LocalBlobStore.open_writer`."""
 
@@ -136,6 +190,7 @@ class LocalBlobWriter:
         self._sha256 = hashlib.sha256()
         self._size = 0
         self._buffer = bytearray()
+        self._pending: _ThreadJob | None = None
         self._info: BlobInfo | None = None
         self._committed = False
 
@@ -150,6 +205,10 @@ class LocalBlobWriter:
         while view:
             written = os.write(self._fd, view)
             view = view[written:]
+        if self._store.fsync:
+            # Start writing these pages to disk now, so the final fsync has little left to do
+            # and the disk works while the network delivers the rest.
+            start_writeback(self._fd, self._size, len(buffer))
         self._size += len(buffer)
 
     async def write(self, data: bytes) -> None:
@@ -157,15 +216,26 @@ class LocalBlobWriter:
             raise StorageError("write after finish")
         self._buffer += data
         if len(self._buffer) >= WRITE_BUFFER:
-            buffer, self._buffer = bytes(self._buffer), bytearray()
-            await trio.to_thread.run_sync(self._absorb, buffer)
+            await self._hand_off()
+
+    async def _hand_off(self) -> None:
+        """Give the buffer to a worker thread and return at once: the next megabyte is
+        received while this one is hashed and written (one buffer in flight at most)."""
+        await self.wait_pending()
+        buffer, self._buffer = bytes(self._buffer), bytearray()
+        self._pending = _ThreadJob(functools.partial(self._absorb, buffer))
+
+    async def wait_pending(self) -> None:
+        if self._pending is not None:
+            job, self._pending = self._pending, None
+            await job.wait()
 
     async def finish(self) -> BlobInfo:
         if self._info is not None:
             return self._info
         if self._buffer:
-            buffer, self._buffer = bytes(self._buffer), bytearray()
-            await trio.to_thread.run_sync(self._absorb, buffer)
+            await self._hand_off()
+        await self.wait_pending()
         if self._store.fsync:
             await trio.to_thread.run_sync(self._fsync)
         self._info = BlobInfo(
