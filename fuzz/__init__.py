@@ -1,0 +1,1 @@
+"""Fuzz targets for the sans-IO parsers in `zas.protocol` (see fuzz/README.md)."""
