@@ -104,6 +104,18 @@ def unique_bucket(client: str) -> str:
     return f"e2e-{client}-{uuid.uuid4().hex[:10]}"
 
 
+def bucket_name_fixture(client: str) -> Any:
+    """A `name` fixture: a fresh bucket name for `client`, cleaned up after the test."""
+
+    @pytest.fixture
+    def name(s3: Any, request: pytest.FixtureRequest) -> str:
+        bucket = unique_bucket(client)
+        request.addfinalizer(lambda: remove_bucket_quietly(s3, bucket))
+        return bucket
+
+    return name
+
+
 def make_tree(root: Path) -> dict[str, bytes]:
     """Write a small tree of files under `root`; return {relative posix path: content}."""
     rng = random.Random(0x2A5)

@@ -22,16 +22,15 @@ from tests.e2e.clients import (
     TRICKY_NAME,
     assert_stored,
     bucket_exists,
+    bucket_name_fixture,
     client_env,
     list_keys,
     make_tree,
     md5_etag,
     read_tree,
-    remove_bucket_quietly,
     run,
     run_fails,
     text,
-    unique_bucket,
 )
 from tests.zasproc import ACCESS_KEY, SECRET_KEY, ZasProcess
 
@@ -82,11 +81,7 @@ def aws(zas: ZasProcess, tmp_path: Path) -> AwsCli:
     return AwsCli(zas, tmp_path)
 
 
-@pytest.fixture
-def name(s3: Any, request: pytest.FixtureRequest) -> str:
-    bucket = unique_bucket("awscli")
-    request.addfinalizer(lambda: remove_bucket_quietly(s3, bucket))
-    return bucket
+name = bucket_name_fixture("awscli")
 
 
 def test_awscli_lifecycle(aws: AwsCli, s3: Any, name: str, tmp_path: Path) -> None:

@@ -22,16 +22,15 @@ from tests.e2e.clients import (
     TRICKY_NAME,
     assert_stored,
     bucket_exists,
+    bucket_name_fixture,
     client_env,
     describe,
     list_keys,
     make_tree,
     md5_etag,
-    remove_bucket_quietly,
     require_binary,
     run,
     text,
-    unique_bucket,
 )
 from tests.zasproc import ACCESS_KEY, SECRET_KEY, ZasProcess
 
@@ -125,11 +124,7 @@ def curl(zas: ZasProcess, tmp_path: Path) -> Curl:
     return Curl(zas, tmp_path)
 
 
-@pytest.fixture
-def name(s3: Any, request: pytest.FixtureRequest) -> str:
-    bucket = unique_bucket("curl")
-    request.addfinalizer(lambda: remove_bucket_quietly(s3, bucket))
-    return bucket
+name = bucket_name_fixture("curl")
 
 
 def test_curl_lifecycle(curl: Curl, s3: Any, name: str, tmp_path: Path) -> None:

@@ -21,16 +21,15 @@ from tests.e2e.clients import (
     TRICKY_NAME,
     assert_stored,
     bucket_exists,
+    bucket_name_fixture,
     client_env,
     list_keys,
     make_tree,
     read_tree,
-    remove_bucket_quietly,
     require_binary,
     run,
     run_fails,
     text,
-    unique_bucket,
 )
 from tests.zasproc import ACCESS_KEY, SECRET_KEY, ZasProcess
 
@@ -83,11 +82,7 @@ def rclone(zas: ZasProcess, tmp_path: Path) -> Rclone:
     return Rclone(zas, tmp_path)
 
 
-@pytest.fixture
-def name(s3: Any, request: pytest.FixtureRequest) -> str:
-    bucket = unique_bucket("rclone")
-    request.addfinalizer(lambda: remove_bucket_quietly(s3, bucket))
-    return bucket
+name = bucket_name_fixture("rclone")
 
 
 def test_rclone_lifecycle(rclone: Rclone, s3: Any, name: str, tmp_path: Path) -> None:

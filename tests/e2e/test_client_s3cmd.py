@@ -18,16 +18,15 @@ from tests.e2e.clients import (
     TRICKY_NAME,
     assert_stored,
     bucket_exists,
+    bucket_name_fixture,
     client_env,
     list_keys,
     make_tree,
     md5_etag,
-    remove_bucket_quietly,
     require_binary,
     run,
     run_fails,
     text,
-    unique_bucket,
 )
 from tests.zasproc import ACCESS_KEY, SECRET_KEY, ZasProcess
 
@@ -70,11 +69,7 @@ def s3cmd(zas: ZasProcess, tmp_path: Path) -> S3cmd:
     return S3cmd(zas, tmp_path)
 
 
-@pytest.fixture
-def name(s3: Any, request: pytest.FixtureRequest) -> str:
-    bucket = unique_bucket("s3cmd")
-    request.addfinalizer(lambda: remove_bucket_quietly(s3, bucket))
-    return bucket
+name = bucket_name_fixture("s3cmd")
 
 
 def test_s3cmd_lifecycle(s3cmd: S3cmd, s3: Any, name: str, tmp_path: Path) -> None:
