@@ -6,9 +6,10 @@ Each decoding of it (latin-1 as the ASGI adapter does, UTF-8 with "replace") is 
 `GET /bucket?<query>`; so is the query with its digit runs stretched past CPython's
 4300-digit `int()` limit.
 
-Invariant: each step returns or raises an `S3Error`; `route` gives a ListObjects (or, for
-`?location`, GetBucketLocation), and the parameters it carries are the ones
-`parse_list_params` gives for the same query.
+Invariant: each step returns or raises an `S3Error`; `route` gives a ListObjects with the
+parameters `parse_list_params` gives for the same query, or, for `?uploads`, a
+ListMultipartUploads with max-uploads in 0..1000 (or GetBucketLocation / GetBucketVersioning
+for `?location` / `?versioning`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from fuzz._harness import attempt, run, stretch_digits, texts
 from zas.protocol.http import HttpRequest, parse_query
 from zas.protocol.operations import (
     MAX_KEYS_LIMIT,
+    MAX_UPLOADS_LIMIT,
     GetBucketLocation,
+    GetBucketVersioning,
+    ListMultipartUploads,
     ListObjects,
     ListParams,
     parse_list_params,
@@ -50,8 +54,12 @@ def check(query_string: str) -> None:
     if isinstance(operation, ListObjects):
         assert operation.bucket == "bucket"
         assert operation.params == by_version[operation.version]
+    elif isinstance(operation, ListMultipartUploads):
+        assert 0 <= operation.max_uploads <= MAX_UPLOADS_LIMIT
+        assert operation.key_marker or not operation.upload_id_marker
     else:
-        assert operation is None or isinstance(operation, GetBucketLocation), operation
+        bucket_reads = (GetBucketLocation, GetBucketVersioning)
+        assert operation is None or isinstance(operation, bucket_reads), operation
 
 
 def test_one_input(data: bytes) -> None:

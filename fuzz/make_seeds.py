@@ -115,8 +115,86 @@ def sigv4_seeds() -> dict[str, str]:
     return seeds
 
 
+# XML request bodies that are not botocore's: AWS's documented examples, Unicode, a DTD.
+XML_SEEDS = {
+    "complete-aws-doc": (
+        "<CompleteMultipartUpload>\n  <Part>\n    <PartNumber>1</PartNumber>\n"
+        '    <ETag>"a54357aff0632cce46d942af68356b38"</ETag>\n  </Part>\n  <Part>\n'
+        '    <PartNumber>2</PartNumber>\n    <ETag>"0c78aef83f66abc1fa1e8477f296d394"</ETag>\n'
+        "    <ChecksumSHA256>47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=</ChecksumSHA256>\n"
+        "  </Part>\n</CompleteMultipartUpload>"
+    ),
+    "delete-aws-doc": (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Delete>\n    <Quiet>false</Quiet>\n'
+        "    <Object>\n         <Key>sample1.txt</Key>\n    </Object>\n    <Object>\n"
+        '         <Key>sample2.txt</Key>\n         <ETag>"e"</ETag>\n    </Object>\n</Delete>'
+    ),
+    "tagging-unicode": (
+        "<Tagging><TagSet><Tag><Key>\u00fcn\u00ef</Key><Value>\u6587 2 = 4</Value></Tag>"
+        "</TagSet></Tagging>"
+    )
+    .encode()
+    .decode("latin-1"),
+    "dtd-entity": (
+        '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY e "x">]>'
+        "<Delete><Object><Key>&e;</Key></Object></Delete>"
+    ),
+}
+
+# name -> (operation, parameters) whose body botocore's rest-xml serializer writes.
+XML_CALLS: dict[str, tuple[str, dict[str, Any]]] = {
+    "complete-boto3": (
+        "CompleteMultipartUpload",
+        {
+            "Bucket": "b", "Key": "k", "UploadId": "u",
+            "MultipartUpload": {"Parts": [
+                {"PartNumber": 1, "ETag": '"5d41402abc4b2a76b9719d911017c592"',
+                 "ChecksumCRC32": "NhCmhg=="},
+                {"PartNumber": 2, "ETag": '"7d793037a0760186574b0282f2f435e7"',
+                 "ChecksumCRC32": "OjZ1cA=="},
+            ]},
+        },
+    ),
+    "delete-boto3-quiet": (
+        "DeleteObjects",
+        {
+            "Bucket": "b",
+            "Delete": {"Objects": [{"Key": "a b"}, {"Key": "<c> & 'd'"},
+                                   {"Key": "v", "VersionId": "null"}], "Quiet": True},
+        },
+    ),
+    "tagging-boto3": (
+        "PutObjectTagging",
+        {
+            "Bucket": "b", "Key": "k",
+            "Tagging": {"TagSet": [{"Key": "team", "Value": "build"},
+                                   {"Key": "a b+c", "Value": ""}]},
+        },
+    ),
+}  # fmt: skip
+
+
+def xml_seeds() -> dict[str, str]:
+    """Request bodies as botocore serializes them, plus XML_SEEDS (latin-1 text of the bytes)."""
+    import botocore.session  # type: ignore[import-untyped]
+    from botocore.serialize import create_serializer  # type: ignore[import-untyped]
+
+    model = botocore.session.get_session().get_service_model("s3")
+    serializer = create_serializer("rest-xml")
+    seeds = dict(XML_SEEDS)
+    for name, (operation, params) in XML_CALLS.items():
+        request = serializer.serialize_to_request(params, model.operation_model(operation))
+        seeds[name] = request["body"].decode("latin-1")
+    return seeds
+
+
 def main() -> None:
-    groups = {"sigv4": sigv4_seeds(), "range": RANGE_SEEDS, "list_query": LIST_SEEDS}
+    groups = {
+        "sigv4": sigv4_seeds(),
+        "range": RANGE_SEEDS,
+        "list_query": LIST_SEEDS,
+        "xml_bodies": xml_seeds(),
+    }
     for target, seeds in groups.items():
         directory = SEEDS / target
         directory.mkdir(parents=True, exist_ok=True)

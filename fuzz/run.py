@@ -2,9 +2,9 @@
 
     python -m fuzz.run [--seconds 60] [target ...]        # from the repository root
 
-Targets: sigv4, range, list_query (fuzz/fuzz_<target>.py). Each runs in its own atheris
-(libFuzzer) process for `--seconds` (-max_total_time), one after the other, reading the
-committed seeds in fuzz/seeds/<target>/ and growing a working corpus in
+Targets: sigv4, range, list_query, chunked, xml_bodies (fuzz/fuzz_<target>.py). Each runs
+in its own atheris (libFuzzer) process for `--seconds` (-max_total_time), one after the other,
+reading the committed seeds in fuzz/seeds/<target>/ and growing a working corpus in
 fuzz/corpus-<target>/ (git-ignored). The full libFuzzer log and any crash, timeout or
 out-of-memory input go to fuzz/out-<target>/ (git-ignored); replay one with
 `python -m fuzz.fuzz_<target> fuzz/out-<target>/crash-...` (no atheris needed).
@@ -24,7 +24,7 @@ import attrs
 
 from fuzz._harness import FUZZ_DIR
 
-TARGETS = ("sigv4", "range", "list_query")
+TARGETS = ("sigv4", "range", "list_query", "chunked", "xml_bodies")
 MAX_LEN = 16 * 1024
 _STAT = re.compile(r"stat::(\w+):\s*(\d+)")
 _ARTIFACT = re.compile(r"(?:Test unit|artifact) written to (\S+)")

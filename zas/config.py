@@ -27,6 +27,11 @@ class Config:
     # Seconds in-flight requests get to finish after SIGINT/SIGTERM.
     shutdown_grace: float = 30.0
     log_level: str = "INFO"
+    # Incomplete multipart uploads are aborted (and their parts collected) after this many days.
+    multipart_expiry_days: float = 7.0
+    # Virtual-hosted-style requests: with "s3.example.com", Host "b.s3.example.com" means
+    # bucket "b". Unset: path style only.
+    domain: str | None = None
 
     @property
     def host(self) -> str:

@@ -1,8 +1,9 @@
 """Assembling and running a ZAS server: storage, metadata, the apps, and Hypercorn.
 
-`open_server(config)` owns every background task in one nursery (the metadata writer now;
-GC, audit flushing and JWKS refresh later) and tears them down in order: Hypercorn has
-finished in-flight requests before the writer is cancelled and DuckDB closed.
+`open_server(config)` owns every background task in one nursery (the metadata writer, the
+multipart whole-object hasher and upload expiry; audit flushing and JWKS refresh later) and
+tears them down in order: Hypercorn has finished in-flight requests before the writer is
+cancelled and DuckDB closed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -20,17 +22,22 @@ from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve
 
 from zas.api.asgi import Receive, Scope, Send
+from zas.api.context import S3Context
 from zas.api.management import MANAGEMENT_PREFIXES, create_management_app
 from zas.api.s3 import S3Api
 from zas.auth.credentials import AccessKey, KeyRing, load_or_create_root
 from zas.config import Config
 from zas.meta.store import MetaStore
+from zas.objects.multipart import MultipartUploads
 from zas.objects.service import ObjectService
 from zas.observability.health import Lifecycle, component_report
+from zas.protocol.xml import Owner
 from zas.storage.local import LocalBlobStore
 
 log = logging.getLogger("zas")
 META_FILE = "meta.duckdb"
+# How often incomplete multipart uploads are checked for expiry.
+EXPIRY_SWEEP_INTERVAL = 3600.0
 
 
 @attrs.define
@@ -42,6 +49,7 @@ class Server:
     blobs: LocalBlobStore
     meta: MetaStore
     service: ObjectService
+    uploads: MultipartUploads
     s3: S3Api
     management: Any
     writer_alive: bool = False
@@ -73,6 +81,10 @@ async def open_server(config: Config) -> AsyncIterator[Server]:
     meta = await trio.to_thread.run_sync(MetaStore, data_dir / META_FILE)
     service = ObjectService(blobs, meta, region=config.region, owner=root_key.principal)
     meta.on_orphans = service.delete_orphans
+    uploads = MultipartUploads(service, expiry=timedelta(days=config.multipart_expiry_days))
+    context = S3Context(
+        service, uploads, Owner(root_key.principal, root_key.principal), lambda: datetime.now(UTC)
+    )
     lifecycle = Lifecycle()
     server: Server
 
@@ -87,13 +99,21 @@ async def open_server(config: Config) -> AsyncIterator[Server]:
         blobs=blobs,
         meta=meta,
         service=service,
-        s3=S3Api(service, KeyRing([root_key]), is_draining=lambda: lifecycle.draining),
+        uploads=uploads,
+        s3=S3Api(
+            context,
+            KeyRing([root_key]),
+            is_draining=lambda: lifecycle.draining,
+            virtual_host_domain=config.domain,
+        ),
         management=create_management_app(lifecycle, report),
     )
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(_run_writer, server)
             collected = await service.collect_garbage()
+            await nursery.start(uploads.hasher.run)
+            await nursery.start(uploads.run_expiry, EXPIRY_SWEEP_INTERVAL)
             if collected:
                 log.info("removed %d blob(s) that no object refers to", collected)
             yield server

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
+import hmac
 import http.client
 import re
 from collections.abc import Iterator
@@ -102,3 +104,65 @@ def _frozen_time(when: dt.datetime | None) -> Iterator[None]:
     naive_utc = when.astimezone(dt.UTC).replace(tzinfo=None)
     with mock.patch("botocore.auth.get_current_datetime", lambda remove_tzinfo=True: naive_utc):
         yield
+
+
+def _signing_key(secret: str, date: str) -> bytes:
+    key = ("AWS4" + secret).encode()
+    for part in (date, "us-east-1", "s3", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return key
+
+
+def chunked_upload(
+    url: str,
+    chunks: list[bytes],
+    *,
+    signed: bool = True,
+    trailers: list[tuple[str, str]] | None = None,
+    tamper_chunk: int | None = None,
+    secret_key: str = SECRET_KEY,
+) -> RawResponse:
+    """PUT an aws-chunked body, signed chunk by chunk as the AWS SDKs do (sigv4-streaming),
+    optionally with trailing checksums; `tamper_chunk` corrupts one chunk's signature."""
+    if signed:
+        mode = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" + ("-TRAILER" if trailers else "")
+    else:
+        mode = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+    extra = {
+        "Content-Encoding": "aws-chunked",
+        "x-amz-decoded-content-length": str(sum(len(c) for c in chunks)),
+    }
+    if trailers:
+        extra["x-amz-trailer"] = ",".join(name for name, _ in trailers)
+    headers = sign_headers("PUT", url, headers=extra, payload_hash=mode)
+    amz_date = headers["X-Amz-Date"]
+    scope = f"{amz_date[:8]}/us-east-1/s3/aws4_request"
+    key = _signing_key(secret_key, amz_date[:8])
+    previous = headers["Authorization"].rpartition("Signature=")[2]
+    empty = hashlib.sha256(b"").hexdigest()
+    body = bytearray()
+    for index, data in enumerate([*chunks, b""]):
+        if signed:
+            to_sign = (
+                f"AWS4-HMAC-SHA256-PAYLOAD\n{amz_date}\n{scope}\n{previous}\n{empty}\n"
+                + hashlib.sha256(data).hexdigest()
+            )
+            previous = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+            signature = previous if index != tamper_chunk else "0" * 64
+            body += f"{len(data):x};chunk-signature={signature}\r\n".encode()
+        else:
+            body += f"{len(data):x}\r\n".encode()
+        if data:
+            body += data + b"\r\n"
+    if trailers:
+        lines = "".join(f"{name}:{value}\n" for name, value in trailers)
+        body += "".join(f"{name}:{value}\r\n" for name, value in trailers).encode()
+        if signed:
+            to_sign = (
+                f"AWS4-HMAC-SHA256-TRAILER\n{amz_date}\n{scope}\n{previous}\n"
+                + hashlib.sha256(lines.encode()).hexdigest()
+            )
+            trailer_signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+            body += f"x-amz-trailer-signature:{trailer_signature}\r\n".encode()
+    body += b"\r\n"
+    return send("PUT", url, headers, bytes(body))

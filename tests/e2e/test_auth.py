@@ -89,16 +89,6 @@ def test_unsigned_payload_is_accepted(zas: ZasProcess, s3: Any, bucket: str) -> 
     assert s3.get_object(Bucket=bucket, Key="unsigned")["Body"].read() == b"free"
 
 
-def test_streaming_payload_is_refused_clearly_until_supported(
-    zas: ZasProcess, s3: Any, bucket: str
-) -> None:
-    url = f"{zas.endpoint}/{bucket}/chunked"
-    headers = sign_headers("PUT", url, payload_hash="STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
-    response = send("PUT", url, headers, b"0;chunk-signature=00\r\n\r\n")
-    assert (response.status, response.code) == (501, "NotImplemented")
-    assert s3.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
-
-
 def test_presigned_get_and_put_work_with_plain_http(zas: ZasProcess, s3: Any, bucket: str) -> None:
     put_url = s3.generate_presigned_url(
         "put_object", Params={"Bucket": bucket, "Key": "p"}, ExpiresIn=300

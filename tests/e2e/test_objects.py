@@ -9,6 +9,7 @@ import zlib
 from typing import Any
 
 import pytest
+from awscrt import checksums  # type: ignore[import-untyped]
 from botocore.exceptions import ClientError
 
 from tests.e2e.raw import send, sign_headers
@@ -273,17 +274,28 @@ def test_correct_crc32_and_sha1_are_verified_and_echoed(s3: Any, bucket: str) ->
     )
 
 
-@pytest.mark.parametrize("algorithm", ["crc32c", "crc64nvme"])
-def test_checksums_not_yet_verifiable_are_refused_not_ignored(
-    zas: ZasProcess, s3: Any, bucket: str, algorithm: str
+@pytest.mark.parametrize(
+    ("algorithm", "compute"),
+    [
+        ("crc32c", lambda data: checksums.crc32c(data).to_bytes(4, "big")),
+        ("crc64nvme", lambda data: checksums.crc64nvme(data).to_bytes(8, "big")),
+    ],
+)
+def test_crc32c_and_crc64nvme_are_verified(
+    zas: ZasProcess, s3: Any, bucket: str, algorithm: str, compute: Any
 ) -> None:
-    url = f"{zas.endpoint}/{bucket}/unverifiable"
-    size = 4 if algorithm == "crc32c" else 8
-    value = base64.b64encode(b"\0" * size).decode()
-    headers = sign_headers("PUT", url, headers={f"x-amz-checksum-{algorithm}": value}, body=b"b")
-    response = send("PUT", url, headers, b"b")
-    assert (response.status, response.code) == (501, "NotImplemented"), response
-    _assert_absent(s3, bucket, "unverifiable")
+    url = f"{zas.endpoint}/{bucket}/{algorithm}"
+    body = b"flexible checksum body" * 100
+    good = base64.b64encode(compute(body)).decode()
+    bad = base64.b64encode(compute(b"other")).decode()
+    header = f"x-amz-checksum-{algorithm}"
+    refused = send("PUT", url, sign_headers("PUT", url, headers={header: bad}, body=body), body)
+    assert (refused.status, refused.code) == (400, "BadDigest"), refused
+    _assert_absent(s3, bucket, algorithm)
+    accepted = send("PUT", url, sign_headers("PUT", url, headers={header: good}, body=body), body)
+    assert accepted.status == 200, accepted
+    head = s3.head_object(Bucket=bucket, Key=algorithm, ChecksumMode="ENABLED")
+    assert head[f"Checksum{algorithm.upper()}"] == good
 
 
 def test_malformed_checksum_header_is_invalid_request(zas: ZasProcess, bucket: str) -> None:

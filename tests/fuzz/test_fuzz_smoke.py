@@ -12,13 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from fuzz import fuzz_list_query, fuzz_range, fuzz_sigv4
+from fuzz import fuzz_chunked, fuzz_list_query, fuzz_range, fuzz_sigv4, fuzz_xml_bodies
 from fuzz._harness import FUZZ_DIR
 
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "sigv4": fuzz_sigv4.test_one_input,
     "range": fuzz_range.test_one_input,
     "list_query": fuzz_list_query.test_one_input,
+    "chunked": fuzz_chunked.test_one_input,
+    "xml_bodies": fuzz_xml_bodies.test_one_input,
 }
 RANDOM_INPUTS = 300
 

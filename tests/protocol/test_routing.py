@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import zlib
 from collections.abc import Sequence
 
 import pytest
 
+from tests.protocol.botocore_requests import botocore_request
 from zas.protocol import errors
 from zas.protocol.conditions import Preconditions
 from zas.protocol.http import HttpRequest
@@ -19,11 +21,16 @@ from zas.protocol.names import (
 )
 from zas.protocol.operations import (
     MAX_KEYS_LIMIT,
+    VERIFIED_CHECKSUMS,
     Checksum,
+    CopyObject,
+    CopySource,
     CreateBucket,
     DeleteBucket,
     DeleteObject,
+    DeleteObjects,
     GetBucketLocation,
+    GetBucketVersioning,
     GetObject,
     HeadBucket,
     ListBuckets,
@@ -225,9 +232,11 @@ def test_post_on_key_is_not_implemented() -> None:
         routed("POST", "/photos/key")
 
 
-def test_put_with_copy_source_is_not_implemented_rather_than_an_empty_put() -> None:
-    with pytest.raises(errors.NotImplementedOperation, match="CopyObject"):
-        routed("PUT", "/photos/key", headers=[("x-amz-copy-source", "/other/key")])
+def test_put_with_copy_source_is_copy_object_rather_than_an_empty_put() -> None:
+    operation = routed("PUT", "/photos/key", headers=[("x-amz-copy-source", "/other/key")])
+
+    assert isinstance(operation, CopyObject)
+    assert operation.source == CopySource("other", "key")
 
 
 def test_unknown_method_on_key_is_method_not_allowed() -> None:
@@ -271,6 +280,16 @@ def test_split_path(path: str, bucket: str | None, key: str | None) -> None:
         ("GET", "/photos/a/b", "", [("Range", "bytes=1-")]),
         ("HEAD", "/photos/a", "", []),
         ("DELETE", "/photos/a", "", []),
+        ("GET", "/photos", "versioning", []),
+        ("GET", "/photos", "uploads&prefix=a", []),
+        ("POST", "/photos", "delete", [("Content-MD5", "1B2M2Y8AsgTpgAmY7PhCfg==")]),
+        ("PUT", "/photos/a", "", [("x-amz-copy-source", "/src/k")]),
+        ("POST", "/photos/a", "uploads", []),
+        ("PUT", "/photos/a", "partNumber=2&uploadId=u", []),
+        ("POST", "/photos/a", "uploadId=u", []),
+        ("GET", "/photos/a", "uploadId=u", []),
+        ("DELETE", "/photos/a", "uploadId=u", []),
+        ("PUT", "/photos/a", "tagging", []),
     ],
 )
 def test_s3_prefix_routes_exactly_like_the_root(
@@ -291,20 +310,22 @@ def test_s3_prefix_routes_exactly_like_the_root(
         ("GET", "/photos", "acl"),
         ("PUT", "/photos", "acl"),
         ("GET", "/photos", "tagging"),
-        ("GET", "/photos", "uploads"),
-        ("GET", "/photos", "versioning"),
+        ("PUT", "/photos", "tagging"),
+        ("PUT", "/photos", "versioning"),
         ("GET", "/photos", "versions"),
         ("PUT", "/photos", "policy"),
         ("PUT", "/photos", "lifecycle"),
         ("GET", "/photos", "cors"),
-        ("POST", "/photos", "delete"),
+        ("GET", "/photos", "delete"),
+        ("POST", "/photos", "uploads"),
+        ("DELETE", "/photos", "uploads"),
+        ("GET", "/photos", "uploads&versioning"),
         ("PUT", "/photos", "location"),
         ("GET", "/photos", "location&acl"),
         ("GET", "/photos/key", "acl"),
-        ("PUT", "/photos/key", "tagging"),
-        ("POST", "/photos/key", "uploads"),
-        ("PUT", "/photos/key", "partNumber=1&uploadId=abc"),
         ("GET", "/photos/key", "versionId=3"),
+        ("DELETE", "/photos/key", "versionId=3"),
+        ("PUT", "/photos/key", "tagging&acl"),
         ("POST", "/photos/key", "restore"),
         ("GET", "/photos/key", "attributes"),
     ],
@@ -463,6 +484,98 @@ def test_malformed_content_md5_is_invalid_digest(content_md5: str) -> None:
 def test_malformed_checksum_sha256_is_invalid_request(checksum: str) -> None:
     with pytest.raises(errors.InvalidRequest):
         routed("PUT", "/photos/key", headers=[("x-amz-checksum-sha256", checksum)])
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "size"),
+    [("crc32", 4), ("crc32c", 4), ("crc64nvme", 8), ("sha1", 20), ("sha256", 32)],
+)
+def test_given_any_of_the_five_checksum_algorithms_then_accepted_for_verification(
+    algorithm: str, size: int
+) -> None:
+    digest = bytes(range(size))
+    operation = routed(
+        "PUT",
+        "/photos/key",
+        headers=[(f"x-amz-checksum-{algorithm}", base64.b64encode(digest).decode())],
+    )
+
+    assert algorithm in VERIFIED_CHECKSUMS
+    assert isinstance(operation, PutObject)
+    assert operation.checksums == (Checksum(algorithm, digest),)
+
+
+@pytest.mark.parametrize("algorithm", ["crc32c", "crc64nvme"])
+@pytest.mark.parametrize("value", ["nope", base64.b64encode(b"x" * 16).decode(), ""])
+def test_given_malformed_crc32c_or_crc64nvme_then_invalid_request(
+    algorithm: str, value: str
+) -> None:
+    with pytest.raises(errors.InvalidRequest, match=f"x-amz-checksum-{algorithm}"):
+        routed("PUT", "/photos/key", headers=[(f"x-amz-checksum-{algorithm}", value)])
+
+
+def test_given_two_checksum_headers_then_invalid_request_as_s3() -> None:
+    crc = base64.b64encode(b"\0" * 4).decode()
+    sha1 = base64.b64encode(b"\0" * 20).decode()
+
+    with pytest.raises(errors.InvalidRequest, match="Multiple checksum Types are not allowed"):
+        routed(
+            "PUT", "/b/k", headers=[("x-amz-checksum-crc32", crc), ("x-amz-checksum-sha1", sha1)]
+        )
+
+
+def test_given_sdk_checksum_algorithm_then_kept_lower_case_or_refused() -> None:
+    operation = routed("PUT", "/b/k", headers=[("x-amz-sdk-checksum-algorithm", "CRC64NVME")])
+    assert isinstance(operation, PutObject)
+    assert operation.checksum_algorithm == "crc64nvme"
+    with pytest.raises(errors.InvalidRequest, match="Checksum algorithm provided is unsupported"):
+        routed("PUT", "/b/k", headers=[("x-amz-sdk-checksum-algorithm", "MD5")])
+
+
+# --- DeleteObjects, GetBucketVersioning -----------------------------------------------------
+
+
+def test_given_boto3_delete_objects_then_delete_objects_with_its_crc_instead_of_md5() -> None:
+    request, body = botocore_request(
+        "delete_objects", Bucket="photos", Delete={"Objects": [{"Key": "a"}], "Quiet": True}
+    )
+
+    operation = route(request)
+
+    assert operation == DeleteObjects(
+        "photos", None, (Checksum("crc32", zlib.crc32(body).to_bytes(4, "big")),), "crc32"
+    )
+    assert operation.name == "DeleteObjects"
+
+
+def test_given_delete_objects_with_content_md5_then_accepted() -> None:
+    md5 = hashlib.md5(b"<Delete/>").digest()
+    operation = routed(
+        "POST", "/photos", "delete", [("Content-MD5", base64.b64encode(md5).decode())]
+    )
+
+    assert operation == DeleteObjects("photos", md5, ())
+
+
+def test_given_delete_objects_without_md5_or_checksum_then_invalid_request() -> None:
+    with pytest.raises(errors.InvalidRequest) as caught:
+        routed("POST", "/photos", "delete")
+
+    assert caught.value.message == "Missing required header for this request: Content-MD5"
+
+
+def test_given_delete_objects_with_malformed_md5_then_invalid_digest() -> None:
+    with pytest.raises(errors.InvalidDigest):
+        routed("POST", "/photos", "delete", [("Content-MD5", "abc")])
+
+
+def test_given_get_bucket_versioning_then_get_bucket_versioning() -> None:
+    request, _ = botocore_request("get_bucket_versioning", Bucket="photos")
+
+    operation = route(request)
+
+    assert operation == GetBucketVersioning("photos")
+    assert operation.name == "GetBucketVersioning"
 
 
 @pytest.mark.parametrize("length", ["abc", "-1", "1.0", "", "9" * 5000])

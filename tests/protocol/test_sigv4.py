@@ -351,9 +351,7 @@ def test_presigned_url_from_botocore_verifies_with_unsigned_payload() -> None:
     verified = sigv4.verify(request, lookup, SIGNED_AT + timedelta(minutes=5))
 
     assert verified.presigned is True
-    assert verified.payload == sigv4.PayloadHash(
-        sigv4.PayloadKind.UNSIGNED, sigv4.UNSIGNED_PAYLOAD
-    )
+    assert verified.payload == sigv4.PayloadHash(sigv4.PayloadKind.UNSIGNED, sigv4.UNSIGNED_PAYLOAD)
 
 
 # --- refusals -------------------------------------------------------------------------------

@@ -1,28 +1,46 @@
-"""S3 XML out (errors, listings, location) and in (CreateBucketConfiguration)."""
+"""S3 XML out (errors, listings, location, multipart, copy, delete, tagging, versioning) and in
+(CreateBucketConfiguration); the other request bodies are in test_xml_requests.py."""
 
 from __future__ import annotations
 
+import functools
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import unquote_plus
 
 import pytest
 
 from zas.protocol import errors
-from zas.protocol.operations import ListParams
+from zas.protocol.operations import ListMultipartUploads, ListParams
 from zas.protocol.xml import (
+    CHECKSUM_ELEMENTS,
     MAX_XML_BODY,
     S3_NS,
     BucketSummary,
+    DeleteOutcome,
     ListPage,
     ObjectSummary,
     Owner,
+    PartSummary,
+    UploadsPage,
+    UploadSummary,
     parse_create_bucket_configuration,
+    render_complete_multipart_upload,
+    render_copy_object_result,
+    render_copy_part_result,
+    render_delete_result,
     render_error,
+    render_initiate_multipart_upload,
     render_list_buckets,
+    render_list_multipart_uploads,
     render_list_objects,
+    render_list_parts,
     render_location,
+    render_tagging,
+    render_versioning_configuration,
 )
+from zas.protocol.xml_requests import parse_tagging
 
 NS = {"s3": S3_NS}
 OWNER = Owner("75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a", "zas")
@@ -290,3 +308,212 @@ def test_entity_declarations_are_malformed_xml_without_expanding_them(body: byte
 
     # refused by defusedxml, not by a later check on an expanded value
     assert type(caught.value.__cause__).__module__.startswith("defusedxml")
+
+
+# --- multipart, copy, delete, tagging, versioning responses, as botocore reads them ---------
+
+
+@functools.cache
+def _s3_model() -> Any:
+    import botocore.session  # type: ignore[import-untyped]
+
+    return botocore.session.get_session().get_service_model("s3")
+
+
+def botocore_parsed(operation: str, body: bytes) -> dict[str, Any]:
+    """What boto3 returns to its caller for this response body."""
+    from botocore.parsers import create_parser  # type: ignore[import-untyped]
+
+    shape = _s3_model().operation_model(operation).output_shape
+    response = {"body": body, "headers": {}, "status_code": 200}
+    parsed: dict[str, Any] = create_parser("rest-xml").parse(response, shape)
+    parsed.pop("ResponseMetadata", None)
+    return parsed
+
+
+CRC = ("crc32", "AAAAAA==")
+
+
+def test_initiate_multipart_upload_result() -> None:
+    body = render_initiate_multipart_upload("photos", "a&b.iso", "up-1")
+
+    assert parsed(body).tag == f"{{{S3_NS}}}InitiateMultipartUploadResult"
+    assert botocore_parsed("CreateMultipartUpload", body) == {
+        "Bucket": "photos", "Key": "a&b.iso", "UploadId": "up-1",
+    }  # fmt: skip
+
+
+def test_complete_multipart_upload_result_with_composite_checksum() -> None:
+    body = render_complete_multipart_upload(
+        "http://zas/photos/k", "photos", "k", '"abc-2"', [("crc32", "AAAAAA==-2")], "COMPOSITE"
+    )
+
+    assert botocore_parsed("CompleteMultipartUpload", body) == {
+        "Location": "http://zas/photos/k",
+        "Bucket": "photos",
+        "Key": "k",
+        "ETag": '"abc-2"',
+        "ChecksumCRC32": "AAAAAA==-2",
+        "ChecksumType": "COMPOSITE",
+    }
+
+
+def test_complete_multipart_upload_result_without_checksum_has_no_checksum_type() -> None:
+    body = render_complete_multipart_upload("/b/k", "b", "k", '"e-1"', (), "COMPOSITE")
+
+    assert "ChecksumType" not in botocore_parsed("CompleteMultipartUpload", body)
+
+
+def test_list_parts_result_paginates_with_next_part_number_marker() -> None:
+    parts = [PartSummary(n, WHEN, f'"e{n}"', n * 10, (CRC,)) for n in (3, 4)]
+
+    body = render_list_parts(
+        "photos", "k", "up-1", parts, part_number_marker=2, max_parts=2, is_truncated=True,
+        owner=OWNER, checksum_algorithm="crc32", checksum_type="COMPOSITE",
+    )  # fmt: skip
+
+    result = botocore_parsed("ListParts", body)
+    assert result["PartNumberMarker"] == 2
+    assert result["NextPartNumberMarker"] == 4
+    assert (result["MaxParts"], result["IsTruncated"]) == (2, True)
+    assert result["Parts"] == [
+        {"PartNumber": n, "LastModified": WHEN.replace(microsecond=123_000), "ETag": f'"e{n}"',
+         "Size": n * 10, "ChecksumCRC32": "AAAAAA=="}
+        for n in (3, 4)
+    ]  # fmt: skip
+    assert result["Initiator"] == {"ID": OWNER.id, "DisplayName": "zas"}
+    assert result["Owner"] == {"ID": OWNER.id, "DisplayName": "zas"}
+    assert (result["StorageClass"], result["ChecksumAlgorithm"]) == ("STANDARD", "CRC32")
+    assert (result["Bucket"], result["Key"], result["UploadId"]) == ("photos", "k", "up-1")
+
+
+def test_list_parts_result_with_no_parts_keeps_the_marker() -> None:
+    body = render_list_parts(
+        "b", "k", "u", [], part_number_marker=7, max_parts=1000, is_truncated=False, owner=OWNER
+    )
+
+    result = botocore_parsed("ListParts", body)
+    assert (result["NextPartNumberMarker"], result["IsTruncated"]) == (7, False)
+    assert "Parts" not in result and "ChecksumAlgorithm" not in result
+
+
+def test_list_multipart_uploads_result_with_prefixes_and_markers() -> None:
+    params = ListMultipartUploads(
+        "photos", prefix="a/", delimiter="/", max_uploads=2, key_marker="a/0", upload_id_marker="u0"
+    )
+    page = UploadsPage(
+        (UploadSummary("a/1", "u1", WHEN, checksum_algorithm="sha256", checksum_type="COMPOSITE"),),
+        ("a/b/",),
+        True,
+        next_key_marker="a/b/",
+    )
+
+    result = botocore_parsed(
+        "ListMultipartUploads", render_list_multipart_uploads(params, page, owner=OWNER)
+    )
+
+    assert result["Bucket"] == "photos"
+    assert (result["KeyMarker"], result["UploadIdMarker"]) == ("a/0", "u0")
+    assert (result["NextKeyMarker"], result["NextUploadIdMarker"]) == ("a/b/", "")
+    assert (result["Prefix"], result["Delimiter"], result["MaxUploads"]) == ("a/", "/", 2)
+    assert result["IsTruncated"] is True
+    assert result["Uploads"] == [{
+        "Key": "a/1", "UploadId": "u1", "Initiated": WHEN.replace(microsecond=123_000),
+        "StorageClass": "STANDARD", "Owner": {"ID": OWNER.id, "DisplayName": "zas"},
+        "Initiator": {"ID": OWNER.id, "DisplayName": "zas"}, "ChecksumAlgorithm": "SHA256",
+        "ChecksumType": "COMPOSITE",
+    }]  # fmt: skip
+    assert result["CommonPrefixes"] == [{"Prefix": "a/b/"}]
+
+
+def test_list_multipart_uploads_result_url_encodes_keys_when_asked() -> None:
+    params = ListMultipartUploads("b", prefix="a b", key_marker="c+d", encoding_type="url")
+    page = UploadsPage((UploadSummary("a b/\u00e9", "u", WHEN),), ("a b&/",), False)
+
+    root = parsed(render_list_multipart_uploads(params, page, owner=OWNER))
+
+    assert root.findtext("s3:Upload/s3:Key", namespaces=NS) == "a%20b/%C3%A9"
+    assert root.findtext("s3:Prefix", namespaces=NS) == "a%20b"
+    assert root.findtext("s3:KeyMarker", namespaces=NS) == "c%2Bd"
+    assert root.findtext("s3:CommonPrefixes/s3:Prefix", namespaces=NS) == "a%20b%26/"
+    assert root.findtext("s3:EncodingType", namespaces=NS) == "url"
+    assert root.find("s3:Delimiter", NS) is None
+
+
+def test_copy_object_and_copy_part_results() -> None:
+    copied = botocore_parsed(
+        "CopyObject", render_copy_object_result('"e"', WHEN, [CRC], "FULL_OBJECT")
+    )
+    part = botocore_parsed("UploadPartCopy", render_copy_part_result('"p"', WHEN, [CRC]))
+
+    assert copied["CopyObjectResult"] == {
+        "ETag": '"e"', "LastModified": WHEN.replace(microsecond=123_000),
+        "ChecksumCRC32": "AAAAAA==", "ChecksumType": "FULL_OBJECT",
+    }  # fmt: skip
+    assert part["CopyPartResult"] == {
+        "ETag": '"p"',
+        "LastModified": WHEN.replace(microsecond=123_000),
+        "ChecksumCRC32": "AAAAAA==",
+    }
+
+
+def test_delete_result_reports_each_key_and_quiet_only_errors() -> None:
+    outcomes = [
+        DeleteOutcome("a"),
+        DeleteOutcome.failed("<b>&", errors.AccessDenied()),
+        DeleteOutcome("v", version_id="null"),
+    ]
+
+    loud = botocore_parsed("DeleteObjects", render_delete_result(outcomes, quiet=False))
+    quiet = botocore_parsed("DeleteObjects", render_delete_result(outcomes, quiet=True))
+
+    assert loud["Deleted"] == [{"Key": "a"}, {"Key": "v", "VersionId": "null"}]
+    assert loud["Errors"] == [{"Key": "<b>&", "Code": "AccessDenied", "Message": "Access Denied"}]
+    assert "Deleted" not in quiet
+    assert quiet["Errors"] == loud["Errors"]
+    assert parsed(render_delete_result([DeleteOutcome("a")], quiet=True)).tag.endswith(
+        "DeleteResult"
+    )
+
+
+def test_tagging_round_trips_through_the_parser() -> None:
+    tags = (("b", "2"), ("a b=c", ""), ("\u00fc", "\u6587"))
+
+    body = render_tagging(tags)
+
+    assert botocore_parsed("GetObjectTagging", body)["TagSet"] == [
+        {"Key": k, "Value": v} for k, v in tags
+    ]
+    assert parse_tagging(body) == tags
+    assert b"<Key>a&amp;&lt;b&gt;</Key>" in render_tagging([("a&<b>", "")])  # escaped all the same
+
+
+def test_empty_tagging_has_an_empty_tag_set() -> None:
+    root = parsed(render_tagging(()))
+
+    assert root.find("s3:TagSet", NS) is not None
+    assert botocore_parsed("GetObjectTagging", render_tagging(()))["TagSet"] == []
+
+
+def test_versioning_configuration_is_empty_for_a_never_versioned_bucket() -> None:
+    root = parsed(render_versioning_configuration())
+
+    assert root.tag == f"{{{S3_NS}}}VersioningConfiguration"
+    assert list(root) == []
+    assert botocore_parsed("GetBucketVersioning", render_versioning_configuration()) == {}
+    assert botocore_parsed("GetBucketVersioning", render_versioning_configuration("Enabled")) == {
+        "Status": "Enabled"
+    }
+
+
+def test_every_checksum_algorithm_has_its_element() -> None:
+    body = render_copy_object_result(
+        '"e"', WHEN, [(a, f"v-{a}") for a in ("crc32", "crc32c", "crc64nvme", "sha1", "sha256")]
+    )
+
+    result = botocore_parsed("CopyObject", body)["CopyObjectResult"]
+    assert {k: v for k, v in result.items() if k.startswith("Checksum")} == {
+        "ChecksumCRC32": "v-crc32", "ChecksumCRC32C": "v-crc32c",
+        "ChecksumCRC64NVME": "v-crc64nvme", "ChecksumSHA1": "v-sha1", "ChecksumSHA256": "v-sha256",
+    }  # fmt: skip
+    assert set(CHECKSUM_ELEMENTS) == {"crc32", "crc32c", "crc64nvme", "sha1", "sha256"}

@@ -8,62 +8,46 @@ never reaches the client (it is logged with the request id).
 
 from __future__ import annotations
 
-import base64
 import logging
 import secrets
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from zas.api.asgi import (
-    BodyTooLarge,
-    ClientDisconnected,
-    Receive,
-    RequestBody,
-    Response,
-    Scope,
-    Send,
-)
+from zas.api import s3_buckets, s3_multipart, s3_objects
+from zas.api.asgi import ClientDisconnected, Receive, RequestBody, Response, Scope, Send
+from zas.api.context import XML, S3Call, S3Context
 from zas.auth.authenticate import authenticate
 from zas.auth.credentials import KeyRing
-from zas.objects.service import MAX_PUT_SIZE, ObjectService
-from zas.protocol import sigv4
-from zas.protocol.conditions import check_read
-from zas.protocol.errors import (
-    EntityTooLarge,
-    InternalError,
-    MalformedXML,
-    S3Error,
-    ServiceUnavailable,
-)
-from zas.protocol.http import HttpRequest, format_http_date
+from zas.protocol.errors import InternalError, S3Error, ServiceUnavailable
+from zas.protocol.http import HttpRequest
 from zas.protocol.operations import (
+    AbortMultipartUpload,
+    CompleteMultipartUpload,
+    CopyObject,
     CreateBucket,
+    CreateMultipartUpload,
     DeleteBucket,
     DeleteObject,
+    DeleteObjects,
+    DeleteObjectTagging,
     GetBucketLocation,
+    GetBucketVersioning,
     GetObject,
+    GetObjectTagging,
     HeadBucket,
     ListBuckets,
+    ListMultipartUploads,
     ListObjects,
-    Operation,
+    ListParts,
     PutObject,
-    encode_continuation_token,
+    PutObjectTagging,
+    UploadPart,
+    UploadPartCopy,
     route,
 )
-from zas.protocol.ranges import resolve_range
-from zas.protocol.xml import (
-    BucketSummary,
-    Owner,
-    parse_create_bucket_configuration,
-    render_error,
-    render_list_buckets,
-    render_list_objects,
-    render_location,
-)
+from zas.protocol.xml import render_error
 
 log = logging.getLogger("zas.s3")
-_XML = ("Content-Type", "application/xml")
-_MAX_CREATE_BUCKET_BODY = 64 * 1024
 
 
 def new_request_id() -> str:
@@ -73,17 +57,16 @@ def new_request_id() -> str:
 class S3Api:
     def __init__(
         self,
-        service: ObjectService,
+        context: S3Context,
         keys: KeyRing,
         *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         is_draining: Callable[[], bool] = lambda: False,
+        virtual_host_domain: str | None = None,
     ) -> None:
-        self.service = service
+        self.context = context
         self.keys = keys
-        self.clock = clock
         self.is_draining = is_draining
-        self.owner = Owner(service.owner, service.owner)
+        self.virtual_host_domain = virtual_host_domain
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = new_request_id()
@@ -122,7 +105,7 @@ class S3Api:
             return Response(error.http_status, [*headers, ("x-zas-error-code", error.code)])
         return Response(
             error.http_status,
-            [*headers, _XML],
+            [*headers, XML],
             render_error(error, request_id, request.path),
             close_connection=not drained,
         )
@@ -130,114 +113,36 @@ class S3Api:
     async def handle(self, request: HttpRequest, body: RequestBody) -> Response:
         if self.is_draining():
             raise ServiceUnavailable()
-        identity = authenticate(request, self.keys, self.clock())
-        sigv4.reject_streaming(identity.signature.payload)
-        op = route(request)
-        return await self._dispatch(op, request, body, identity.signature.payload)
-
-    async def _dispatch(
-        self, op: Operation, request: HttpRequest, body: RequestBody, payload: sigv4.PayloadHash
-    ) -> Response:
-        match op:
-            case GetObject():
-                return await self.get_object(op)
-            case PutObject():
-                return await self.put_object(op, body, payload)
-            case ListObjects():
-                return await self.list_objects(op)
-            case DeleteObject():
-                await self.service.delete_object(op.bucket, op.key)
-                return Response(204)
-            case HeadBucket():
-                bucket = self.service.head_bucket(op.bucket)
-                return Response(200, [("x-amz-bucket-region", bucket.region)])
-            case ListBuckets():
-                buckets = [BucketSummary(b.name, b.created) for b in self.service.list_buckets()]
-                return Response(200, [_XML], render_list_buckets(self.owner, buckets))
-            case CreateBucket():
-                return await self.create_bucket(op, body)
-            case DeleteBucket():
-                await self.service.delete_bucket(op.bucket, force=op.force)
-                return Response(204)
-            case GetBucketLocation():
-                bucket = self.service.head_bucket(op.bucket)
-                return Response(200, [_XML], render_location(bucket.region))
-        raise InternalError(f"no handler for {op!r}")  # pragma: no cover - exhaustive match
-
-    async def create_bucket(self, op: CreateBucket, body: RequestBody) -> Response:
-        try:
-            config = await body.read(_MAX_CREATE_BUCKET_BODY)
-        except BodyTooLarge:
-            raise MalformedXML("The CreateBucketConfiguration body is too large.") from None
-        parse_create_bucket_configuration(config)
-        await self.service.create_bucket(op.bucket, self.clock())
-        return Response(200, [("Location", f"/{op.bucket}")])
-
-    async def put_object(
-        self, op: PutObject, body: RequestBody, payload: sigv4.PayloadHash
-    ) -> Response:
-        if op.content_length is not None and op.content_length > MAX_PUT_SIZE:
-            raise EntityTooLarge(
-                ProposedSize=str(op.content_length), MaxSizeAllowed=str(MAX_PUT_SIZE)
-            )
-        # Without a Content-Length (chunked transfer), stop reading at the size limit.
-        body.limit = MAX_PUT_SIZE
-        try:
-            record = await self.service.put_object(op, body.chunks(), payload)
-        except BodyTooLarge:
-            raise EntityTooLarge(MaxSizeAllowed=str(MAX_PUT_SIZE)) from None
-        headers = [("ETag", record.quoted_etag)]
-        # Echo the checksums the client declared (all verified by now), as S3 does.
-        headers.extend((checksum.header, checksum.base64) for checksum in op.checksums)
-        return Response(200, headers)
-
-    async def get_object(self, op: GetObject) -> Response:
-        record = await self.service.head_object(op.bucket, op.key)
-        check_read(op.preconditions, record.quoted_etag, record.last_modified, safe=True)
-        byte_range = resolve_range(op.range, record.size) if op.range is not None else None
-        headers = [
-            ("ETag", record.quoted_etag),
-            ("Last-Modified", format_http_date(record.last_modified)),
-            ("Accept-Ranges", "bytes"),
-            *record.metadata.headers(),
-        ]
-        if op.response_overrides:
-            overridden = {name.lower() for name, _ in op.response_overrides}
-            headers = [h for h in headers if h[0].lower() not in overridden]
-            headers.extend(op.response_overrides)
-        # A checksum describes the whole object: sending it with a range would make SDKs that
-        # validate it fail, so S3 (and we) send it only for full reads.
-        if op.checksum_mode and byte_range is None:
-            headers.append(("x-amz-checksum-sha256", _b64(record.sha256)))
-            headers.append(("x-amz-checksum-type", "FULL_OBJECT"))
-        status, length = 200, record.size
-        if byte_range is not None:
-            status, length = 206, byte_range.length
-            headers.append(("Content-Range", byte_range.content_range()))
-        if op.head:
-            return Response(status, headers, length=length)
-        return Response(
-            status, headers, stream=self.service.read_object(record, byte_range), length=length
-        )
-
-    async def list_objects(self, op: ListObjects) -> Response:
-        page = await self.service.list_objects(op.bucket, op.params)
-        next_token = None
-        if op.version == 2 and page.is_truncated and page.next_after is not None:
-            next_token = encode_continuation_token(page.next_after)
-        return Response(
-            200,
-            [_XML],
-            render_list_objects(
-                op.bucket,
-                op.params,
-                page,
-                version=op.version,
-                owner=self.owner,
-                next_token=next_token,
-            ),
-        )
+        identity = authenticate(request, self.keys, self.context.clock())
+        op = route(request, virtual_host_domain=self.virtual_host_domain)
+        handler = HANDLERS[type(op)]
+        return await handler(self.context, op, S3Call(request, body, identity.signature))
 
 
-def _b64(hex_digest: str) -> str:
-    return base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")
+Handler = Callable[[S3Context, Any, S3Call], Awaitable[Response]]
+
+# One handler per S3 operation; `route` decides which.
+HANDLERS: dict[type, Handler] = {
+    ListBuckets: s3_buckets.list_buckets,
+    CreateBucket: s3_buckets.create_bucket,
+    HeadBucket: s3_buckets.head_bucket,
+    GetBucketLocation: s3_buckets.get_bucket_location,
+    GetBucketVersioning: s3_buckets.get_bucket_versioning,
+    DeleteBucket: s3_buckets.delete_bucket,
+    ListObjects: s3_buckets.list_objects,
+    PutObject: s3_objects.put_object,
+    GetObject: s3_objects.get_object,
+    DeleteObject: s3_objects.delete_object,
+    CopyObject: s3_objects.copy_object,
+    DeleteObjects: s3_objects.delete_objects,
+    PutObjectTagging: s3_objects.put_object_tagging,
+    GetObjectTagging: s3_objects.get_object_tagging,
+    DeleteObjectTagging: s3_objects.delete_object_tagging,
+    CreateMultipartUpload: s3_multipart.create_multipart_upload,
+    UploadPart: s3_multipart.upload_part,
+    UploadPartCopy: s3_multipart.upload_part_copy,
+    CompleteMultipartUpload: s3_multipart.complete_multipart_upload,
+    AbortMultipartUpload: s3_multipart.abort_multipart_upload,
+    ListParts: s3_multipart.list_parts,
+    ListMultipartUploads: s3_multipart.list_multipart_uploads,
+}

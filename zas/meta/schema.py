@@ -39,6 +39,42 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
     ),
+    # 2: multipart uploads, tags and flexible checksums (the S3 breadth work).
+    (
+        # A multipart object's bytes are its part blobs, in order; NULL for single-blob objects.
+        "ALTER TABLE objects ADD COLUMN part_digests VARCHAR[]",
+        "ALTER TABLE objects ADD COLUMN part_sizes BIGINT[]",
+        # Until the post-completion pass has hashed a multipart object, sha256 is NULL.
+        "ALTER TABLE objects ALTER COLUMN sha256 DROP NOT NULL",
+        "ALTER TABLE objects ADD COLUMN tags VARCHAR NOT NULL DEFAULT '{}'",
+        "ALTER TABLE objects ADD COLUMN checksum_algorithm VARCHAR",
+        "ALTER TABLE objects ADD COLUMN checksum_value VARCHAR",
+        "ALTER TABLE objects ADD COLUMN checksum_type VARCHAR",
+        """
+        CREATE TABLE uploads (
+            upload_id VARCHAR PRIMARY KEY,
+            bucket VARCHAR NOT NULL,
+            key VARCHAR NOT NULL,
+            initiated TIMESTAMPTZ NOT NULL,
+            metadata VARCHAR NOT NULL,
+            tags VARCHAR NOT NULL,
+            checksum_algorithm VARCHAR,
+            checksum_type VARCHAR
+        )
+        """,
+        """
+        CREATE TABLE upload_parts (
+            upload_id VARCHAR NOT NULL,
+            part_number INTEGER NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            md5 VARCHAR NOT NULL,
+            size BIGINT NOT NULL,
+            last_modified TIMESTAMPTZ NOT NULL,
+            checksum VARCHAR,
+            PRIMARY KEY (upload_id, part_number)
+        )
+        """,
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

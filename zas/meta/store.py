@@ -18,11 +18,10 @@ writer means no concurrent metadata change can slip in between "unreferenced" an
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +29,20 @@ import attrs
 import duckdb
 import trio
 
-from zas.meta.records import BucketRecord, ObjectRecord
-from zas.meta.schema import migrate
-from zas.protocol.conditions import Preconditions, check_write
-from zas.protocol.errors import (
-    BucketAlreadyOwnedByYou,
-    BucketNotEmpty,
-    InternalError,
-    NoSuchBucket,
-    S3Error,
+from zas.meta import batch as changes
+from zas.meta.records import BucketRecord, ObjectRecord, PartRecord, Tags, UploadRecord
+from zas.meta.rows import (
+    OBJECT_COLUMNS,
+    PART_COLUMNS,
+    UPLOAD_COLUMNS,
+    object_from_row,
+    part_from_row,
+    upload_from_row,
 )
-from zas.protocol.operations import ListParams, ObjectMetadata
+from zas.meta.schema import migrate
+from zas.protocol.conditions import Preconditions
+from zas.protocol.errors import InternalError, NoSuchBucket
+from zas.protocol.operations import ListParams
 from zas.protocol.xml import ListPage, ObjectSummary
 
 # Largest number of changes committed in one transaction.
@@ -49,67 +51,13 @@ MAX_BATCH = 1000
 OBJECT_CACHE_SIZE = 100_000
 _AFTER_ALL = "\U0010ffff"
 
-_OBJECT_COLUMNS = (
-    "bucket, key, size, etag, sha256, last_modified, content_type, content_encoding, "
-    "content_disposition, content_language, cache_control, expires, user_metadata"
-)
-_OBJECT_TYPES = (
-    "VARCHAR", "VARCHAR", "BIGINT", "VARCHAR", "VARCHAR", "TIMESTAMPTZ", "VARCHAR", "VARCHAR",
-    "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR",
-)  # fmt: skip
-
-
-# --- changes queued to the writer ------------------------------------------------------------
-
-
-@attrs.frozen
-class _PutObject:
-    record: ObjectRecord
-    preconditions: Preconditions
-
-
-@attrs.frozen
-class _DeleteObject:
-    bucket: str
-    key: str
-
-
-@attrs.frozen
-class _CreateBucket:
-    record: BucketRecord
-
-
-@attrs.frozen
-class _DeleteBucket:
-    name: str
-    force: bool
-
-
-@attrs.frozen
-class _Release:
-    """Re-check digests that an abandoned write may have left unreferenced."""
-
-    digests: tuple[str, ...]
-
-
-_Change = _PutObject | _DeleteObject | _CreateBucket | _DeleteBucket | _Release
-
 
 @attrs.define
 class _Pending:
-    change: _Change
+    change: Any
     done: trio.Event = attrs.field(factory=trio.Event)
     result: Any = None
     error: BaseException | None = None
-
-
-@attrs.define
-class _BatchOutcome:
-    # (bucket, key) -> row after the batch (None: absent), for the cache.
-    objects: dict[tuple[str, str], ObjectRecord | None]
-    buckets_created: list[BucketRecord]
-    buckets_deleted: list[str]
-    orphans: list[str]
 
 
 class MetaStore:
@@ -158,7 +106,7 @@ class MetaStore:
         with self._writer_lock:
             self._connection.close()
 
-    # --- bucket operations ---------------------------------------------------------------
+    # --- buckets -------------------------------------------------------------------------
 
     def bucket(self, name: str) -> BucketRecord | None:
         return self._buckets.get(name)
@@ -173,29 +121,37 @@ class MetaStore:
         return sorted(self._buckets.values(), key=lambda bucket: bucket.name)
 
     async def create_bucket(self, record: BucketRecord) -> BucketRecord:
-        result: BucketRecord = await self._submit(_CreateBucket(record))
+        result: BucketRecord = await self._submit(changes.CreateBucketRow(record))
         return result
 
     async def delete_bucket(self, name: str, *, force: bool = False) -> None:
-        await self._submit(_DeleteBucket(name, force))
+        await self._submit(changes.DeleteBucketRow(name, force))
 
-    # --- object operations ---------------------------------------------------------------
+    # --- objects -------------------------------------------------------------------------
 
     async def put_object(
         self, record: ObjectRecord, preconditions: Preconditions | None = None
     ) -> ObjectRecord | None:
         """Store the object's row (durably); returns the row it replaced, if any."""
         previous: ObjectRecord | None = await self._submit(
-            _PutObject(record, preconditions or Preconditions())
+            changes.PutObjectRow(record, preconditions or Preconditions())
         )
         return previous
 
     async def delete_object(self, bucket: str, key: str) -> ObjectRecord | None:
-        previous: ObjectRecord | None = await self._submit(_DeleteObject(bucket, key))
+        previous: ObjectRecord | None = await self._submit(changes.DeleteObjectRow(bucket, key))
         return previous
 
+    async def set_object_tags(self, bucket: str, key: str, tags: Tags) -> ObjectRecord:
+        updated: ObjectRecord = await self._submit(changes.SetObjectTags(bucket, key, tags))
+        return updated
+
+    async def set_object_sha256(self, bucket: str, key: str, etag: str, sha256: str) -> bool:
+        applied: bool = await self._submit(changes.SetObjectSha256(bucket, key, etag, sha256))
+        return applied
+
     async def release(self, digests: Iterable[str]) -> None:
-        await self._submit(_Release(tuple(digests)))
+        await self._submit(changes.Release(tuple(digests)))
 
     async def get_object(self, bucket: str, key: str) -> ObjectRecord | None:
         cache_key = (bucket, key)
@@ -211,8 +167,21 @@ class MetaStore:
     async def list_objects(self, bucket: str, params: ListParams) -> ListPage:
         return await trio.to_thread.run_sync(self._list_objects, bucket, params)
 
+    async def objects_missing_sha256(self) -> list[ObjectRecord]:
+        """Multipart objects whose whole-object hash has not been computed yet."""
+        rows = await trio.to_thread.run_sync(
+            self._query, f"SELECT {OBJECT_COLUMNS} FROM objects WHERE sha256 IS NULL", []
+        )
+        return [object_from_row(row) for row in rows]
+
     async def referenced_digests(self) -> set[str]:
-        rows = await trio.to_thread.run_sync(self._query, "SELECT DISTINCT sha256 FROM objects", [])
+        rows = await trio.to_thread.run_sync(
+            self._query,
+            "SELECT sha256 FROM objects WHERE part_digests IS NULL "
+            "UNION SELECT unnest(part_digests) FROM objects WHERE part_digests IS NOT NULL "
+            "UNION SELECT sha256 FROM upload_parts",
+            [],
+        )
         return {row[0] for row in rows}
 
     async def count_objects(self, bucket: str) -> tuple[int, int]:
@@ -223,9 +192,71 @@ class MetaStore:
         )
         return int(rows[0][0]), int(rows[0][1])
 
+    # --- multipart uploads ---------------------------------------------------------------
+
+    async def create_upload(self, record: UploadRecord) -> UploadRecord:
+        created: UploadRecord = await self._submit(changes.CreateUploadRow(record))
+        return created
+
+    async def put_part(self, bucket: str, key: str, part: PartRecord) -> None:
+        await self._submit(changes.PutPartRow(bucket, key, part))
+
+    async def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        await self._submit(changes.AbortUploadRow(bucket, key, upload_id))
+
+    async def complete_upload(
+        self, upload_id: str, record: ObjectRecord, preconditions: Preconditions | None = None
+    ) -> ObjectRecord | None:
+        previous: ObjectRecord | None = await self._submit(
+            changes.CompleteUploadRow(upload_id, record, preconditions or Preconditions())
+        )
+        return previous
+
+    async def get_upload(self, upload_id: str) -> UploadRecord | None:
+        rows = await trio.to_thread.run_sync(
+            self._query, f"SELECT {UPLOAD_COLUMNS} FROM uploads WHERE upload_id = ?", [upload_id]
+        )
+        return upload_from_row(rows[0]) if rows else None
+
+    async def list_parts(
+        self, upload_id: str, *, after: int = 0, limit: int | None = None
+    ) -> list[PartRecord]:
+        sql = (
+            f"SELECT {PART_COLUMNS} FROM upload_parts WHERE upload_id = ? AND part_number > ? "
+            "ORDER BY part_number"
+        )
+        params: list[Any] = [upload_id, after]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        rows = await trio.to_thread.run_sync(self._query, sql, params)
+        return [part_from_row(row) for row in rows]
+
+    async def list_uploads(
+        self, bucket: str, *, prefix: str = "", key_marker: str = "", upload_id_marker: str = "",
+        limit: int = 1000,
+    ) -> list[UploadRecord]:  # fmt: skip
+        """Uploads in (key, initiated, upload id) order, after the markers (S3 semantics:
+        with an upload-id marker, uploads of the marker key after that id; else keys after
+        the key marker)."""
+        rows = await trio.to_thread.run_sync(
+            self._query,
+            f"SELECT {UPLOAD_COLUMNS} FROM uploads WHERE bucket = ? AND starts_with(key, ?) "
+            "AND (key > ? OR (key = ? AND ? <> '' AND upload_id > ?)) "
+            "ORDER BY key, upload_id LIMIT ?",
+            [bucket, prefix, key_marker, key_marker, upload_id_marker, upload_id_marker, limit],
+        )
+        return [upload_from_row(row) for row in rows]
+
+    async def uploads_initiated_before(self, moment: datetime) -> list[UploadRecord]:
+        rows = await trio.to_thread.run_sync(
+            self._query, f"SELECT {UPLOAD_COLUMNS} FROM uploads WHERE initiated < ?", [moment]
+        )
+        return [upload_from_row(row) for row in rows]
+
     # --- the writer ----------------------------------------------------------------------
 
-    async def _submit(self, change: _Change) -> Any:
+    async def _submit(self, change: Any) -> Any:
         pending = _Pending(change)
         await self._send.send(pending)
         await pending.done.wait()
@@ -240,8 +271,7 @@ class MetaStore:
             error = InternalError("The metadata store failed to commit the change.")
             error.__cause__ = exc
             for pending in batch:
-                if pending.error is None:
-                    pending.error = error
+                pending.error = error
         else:
             for record in outcome.buckets_created:
                 self._buckets[record.name] = record
@@ -258,18 +288,22 @@ class MetaStore:
         for pending in batch:
             pending.done.set()
 
-    def _apply_batch(self, batch: list[_Pending]) -> _BatchOutcome:
+    def _apply_batch(self, pending: list[_Pending]) -> changes.BatchOutcome:
         """Runs in a worker thread: apply every change in one transaction."""
         with self._writer_lock:
             con = self._connection
             con.execute("BEGIN TRANSACTION")
             try:
-                outcome = _BatchWriter(con, dict(self._buckets)).apply(batch)
+                batch = changes.Batch(con, dict(self._buckets))
+                results = batch.apply([p.change for p in pending])
+                outcome = batch.outcome()
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
-            return outcome
+        for item, (result, error) in zip(pending, results, strict=True):
+            item.result, item.error = result, error
+        return outcome
 
     # --- reads (worker threads) ----------------------------------------------------------
 
@@ -286,9 +320,9 @@ class MetaStore:
 
     def _read_object(self, bucket: str, key: str) -> ObjectRecord | None:
         rows = self._query(
-            f"SELECT {_OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ?", [bucket, key]
+            f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ?", [bucket, key]
         )
-        return _object_from_row(rows[0]) if rows else None
+        return object_from_row(rows[0]) if rows else None
 
     def _list_objects(self, bucket: str, params: ListParams) -> ListPage:
         """Keys in UTF-8 byte order (DuckDB's binary VARCHAR order, as S3), rolled up into
@@ -298,7 +332,7 @@ class MetaStore:
         if wanted == 0:
             return ListPage((), (), False, None)
         cursor = params.after
-        if delimiter and _common_prefix(cursor, prefix, delimiter) == cursor:
+        if delimiter and common_prefix(cursor, prefix, delimiter) == cursor:
             cursor += _AFTER_ALL  # resuming after a CommonPrefix: skip everything under it
         contents: list[ObjectSummary] = []
         prefixes: list[str] = []
@@ -313,7 +347,7 @@ class MetaStore:
             for key, last_modified, etag, size in rows:
                 if len(contents) + len(prefixes) == wanted:
                     return ListPage(tuple(contents), tuple(prefixes), True, last)
-                common = _common_prefix(key, prefix, delimiter) if delimiter else None
+                common = common_prefix(key, prefix, delimiter) if delimiter else None
                 if common is not None:
                     prefixes.append(common)
                     last = common
@@ -332,199 +366,11 @@ class MetaStore:
             self._objects.popitem(last=False)
 
 
-def _common_prefix(key: str, prefix: str, delimiter: str) -> str | None:
+def common_prefix(key: str, prefix: str, delimiter: str) -> str | None:
+    """The CommonPrefix `key` rolls up into under `prefix` and `delimiter`, if any."""
     if not key.startswith(prefix):
         return None
     index = key.find(delimiter, len(prefix))
     if index < 0:
         return None
     return key[: index + len(delimiter)]
-
-
-class _BatchWriter:
-    """Applies one batch inside an open transaction (worker thread)."""
-
-    def __init__(self, con: Any, buckets: dict[str, BucketRecord]) -> None:
-        self.con = con
-        self.buckets = buckets
-        self.overlay: dict[tuple[str, str], ObjectRecord | None] = {}
-        self.dirty: set[tuple[str, str]] = set()
-        self.candidates: set[str] = set()
-        self.created: list[BucketRecord] = []
-        self.deleted: list[str] = []
-
-    def apply(self, batch: list[_Pending]) -> _BatchOutcome:
-        self._load_current(
-            [
-                (p.change.record.bucket, p.change.record.key)
-                if isinstance(p.change, _PutObject)
-                else (p.change.bucket, p.change.key)
-                for p in batch
-                if isinstance(p.change, _PutObject | _DeleteObject)
-            ]
-        )
-        for pending in batch:
-            try:
-                pending.result = self._apply_one(pending.change)
-            except S3Error as exc:
-                pending.error = exc
-        self._flush_objects()
-        referenced = set()
-        if self.candidates:
-            rows = self.con.execute(
-                "SELECT DISTINCT sha256 FROM objects WHERE sha256 IN (SELECT unnest(?::VARCHAR[]))",
-                [sorted(self.candidates)],
-            ).fetchall()
-            referenced = {row[0] for row in rows}
-        return _BatchOutcome(
-            objects=dict(self.overlay),
-            buckets_created=self.created,
-            buckets_deleted=self.deleted,
-            orphans=sorted(self.candidates - referenced),
-        )
-
-    def _load_current(self, keys: list[tuple[str, str]]) -> None:
-        wanted = sorted(set(keys) - set(self.overlay))
-        if not wanted:
-            return
-        rows = self.con.execute(
-            f"SELECT {_OBJECT_COLUMNS} FROM objects WHERE (bucket, key) IN "
-            "(SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]))",
-            [[b for b, _ in wanted], [k for _, k in wanted]],
-        ).fetchall()
-        for key in wanted:
-            self.overlay[key] = None
-        for row in rows:
-            record = _object_from_row(row)
-            self.overlay[(record.bucket, record.key)] = record
-
-    def _apply_one(self, change: _Change) -> Any:
-        if isinstance(change, _PutObject):
-            record = change.record
-            if record.bucket not in self.buckets:
-                raise NoSuchBucket(resource=f"/{record.bucket}", BucketName=record.bucket)
-            cache_key = (record.bucket, record.key)
-            previous = self.overlay[cache_key]
-            check_write(change.preconditions, previous.quoted_etag if previous else None)
-            self._replace(cache_key, record)
-            return previous
-        if isinstance(change, _DeleteObject):
-            if change.bucket not in self.buckets:
-                raise NoSuchBucket(resource=f"/{change.bucket}", BucketName=change.bucket)
-            cache_key = (change.bucket, change.key)
-            previous = self.overlay[cache_key]
-            if previous is not None:
-                self._replace(cache_key, None)
-            return previous
-        if isinstance(change, _Release):
-            self.candidates.update(change.digests)
-            return None
-        # Bucket changes see every earlier object change of the batch in the table.
-        self._flush_objects()
-        if isinstance(change, _CreateBucket):
-            return self._create_bucket(change.record)
-        return self._delete_bucket(change.name, change.force)
-
-    def _replace(self, cache_key: tuple[str, str], record: ObjectRecord | None) -> None:
-        previous = self.overlay[cache_key]
-        if previous is not None and (record is None or previous.sha256 != record.sha256):
-            self.candidates.add(previous.sha256)
-        self.overlay[cache_key] = record
-        self.dirty.add(cache_key)
-
-    def _flush_objects(self) -> None:
-        if not self.dirty:
-            return
-        dirty = sorted(self.dirty)
-        self.dirty.clear()
-        gone = [key for key in dirty if self.overlay[key] is None]
-        rows = [_object_to_row(r) for key in dirty if (r := self.overlay[key]) is not None]
-        if gone:
-            self.con.execute(
-                "DELETE FROM objects WHERE (bucket, key) IN "
-                "(SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]))",
-                [[b for b, _ in gone], [k for _, k in gone]],
-            )
-        if rows:
-            columns = [list(column) for column in zip(*rows, strict=True)]
-            selects = ", ".join(f"unnest(?::{kind}[])" for kind in _OBJECT_TYPES)
-            self.con.execute(
-                f"INSERT OR REPLACE INTO objects ({_OBJECT_COLUMNS}) SELECT {selects}", columns
-            )
-
-    def _create_bucket(self, record: BucketRecord) -> BucketRecord:
-        existing = self.buckets.get(record.name)
-        if existing is not None:
-            # Single-tenant for now: every bucket belongs to the caller (root).
-            raise BucketAlreadyOwnedByYou(resource=f"/{record.name}", BucketName=record.name)
-        self.con.execute(
-            "INSERT INTO buckets VALUES (?, ?, ?, ?)",
-            [record.name, record.created, record.region, record.owner],
-        )
-        self.buckets[record.name] = record
-        self.created.append(record)
-        return record
-
-    def _delete_bucket(self, name: str, force: bool) -> None:
-        if name not in self.buckets:
-            raise NoSuchBucket(resource=f"/{name}", BucketName=name)
-        if force:
-            rows = self.con.execute(
-                "SELECT DISTINCT sha256 FROM objects WHERE bucket = ?", [name]
-            ).fetchall()
-            self.candidates.update(row[0] for row in rows)
-            self.con.execute("DELETE FROM objects WHERE bucket = ?", [name])
-            for cache_key in [k for k in self.overlay if k[0] == name]:
-                self.overlay[cache_key] = None
-        elif self.con.execute("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", [name]).fetchall():
-            raise BucketNotEmpty(resource=f"/{name}", BucketName=name)
-        self.con.execute("DELETE FROM buckets WHERE name = ?", [name])
-        del self.buckets[name]
-        self.deleted.append(name)
-
-
-def _object_to_row(record: ObjectRecord) -> tuple[Any, ...]:
-    meta = record.metadata
-    return (
-        record.bucket,
-        record.key,
-        record.size,
-        record.etag,
-        record.sha256,
-        record.last_modified,
-        meta.content_type,
-        meta.content_encoding,
-        meta.content_disposition,
-        meta.content_language,
-        meta.cache_control,
-        meta.expires,
-        json.dumps(dict(meta.user)),
-    )
-
-
-def _object_from_row(row: tuple[Any, ...]) -> ObjectRecord:
-    bucket, key, size, etag, sha256, last_modified, *headers, user_metadata = row
-    content_type, content_encoding, content_disposition, content_language = headers[:4]
-    cache_control, expires = headers[4:]
-    return ObjectRecord(
-        bucket=bucket,
-        key=key,
-        size=size,
-        etag=etag,
-        sha256=sha256,
-        last_modified=_as_utc(last_modified),
-        metadata=ObjectMetadata(
-            content_type=content_type,
-            content_encoding=content_encoding,
-            content_disposition=content_disposition,
-            content_language=content_language,
-            cache_control=cache_control,
-            expires=expires,
-            user=tuple(sorted(json.loads(user_metadata).items())),
-        ),
-    )
-
-
-def _as_utc(moment: datetime) -> datetime:
-    # DuckDB hands TIMESTAMPTZ back in the session's zone; S3 speaks UTC.
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -5,34 +5,38 @@ every digest the client declared, makes the blob addressable, then commits the m
 and only then returns. Nothing half-written becomes visible: a failed check or a dropped
 connection leaves the temp file to the writer's cleanup and no row behind.
 
-Blob lifetime: a blob is deleted as soon as no object refers to it. An upload pins its
-digest from the moment the blob is committed until its row is committed, so the metadata
-writer's orphan sweep can never delete a blob that a row is about to point to.
-No HTTP here.
+Blob lifetime: a blob is deleted as soon as no object or upload part refers to it. An upload
+pins its digest from the moment the blob is committed until its row is committed, so the
+metadata writer's orphan sweep never deletes a blob that a row is about to point to.
+Copies share blobs: CopyObject writes a row, never bytes. No HTTP here.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 
-from zas.meta.records import BucketRecord, ObjectRecord
+import attrs
+import trio
+
+from zas.meta.records import BucketRecord, ChecksumValue, ObjectRecord, Tags
 from zas.meta.store import MetaStore
-from zas.protocol.errors import (
-    BadDigest,
-    IncompleteBody,
-    NoSuchKey,
-    XAmzContentSHA256Mismatch,
-)
-from zas.protocol.operations import ListParams, PutObject
+from zas.objects.ingest import BlobPins, Expected, ingest
+from zas.protocol.conditions import Preconditions, check_read
+from zas.protocol.errors import NoSuchKey, S3Error
+from zas.protocol.operations import CopySource, ListParams, ObjectMetadata
 from zas.protocol.ranges import ByteRange
-from zas.protocol.sigv4 import PayloadHash, PayloadKind
 from zas.protocol.xml import ListPage
 from zas.storage.base import BlobStore
 
 # Largest single PUT, as S3 (larger objects need multipart upload).
 MAX_PUT_SIZE = 5 * 1024**3
+
+
+@attrs.frozen
+class DeleteResult:
+    key: str
+    error: S3Error | None = None
 
 
 class ObjectService:
@@ -41,20 +45,20 @@ class ObjectService:
         self.meta = meta
         self.region = region
         self.owner = owner
-        self._pins: Counter[str] = Counter()
+        self.pins = BlobPins()
 
-    # Wire the metadata writer's orphan decisions to blob deletion.
+    # Wired to the metadata writer: blobs it found unreferenced after a commit.
     def delete_orphans(self, digests: list[str]) -> None:
         for digest in digests:
-            if not self._pins[digest]:
+            if digest not in self.pins:
                 self.blobs.delete_now(digest)
 
     async def collect_garbage(self) -> int:
-        """Delete blobs no object refers to (e.g. left by a crash between blob and row)."""
+        """Delete blobs no row refers to (e.g. left by a crash between blob and row)."""
         referenced = await self.meta.referenced_digests()
         removed = 0
         for digest in await self.blobs.list_digests():
-            if digest not in referenced and not self._pins[digest]:
+            if digest not in referenced and digest not in self.pins:
                 self.blobs.delete_now(digest)
                 removed += 1
         return removed
@@ -80,61 +84,35 @@ class ObjectService:
     # --- objects -----------------------------------------------------------------------
 
     async def put_object(
-        self, op: PutObject, body: AsyncIterator[bytes], payload: PayloadHash
+        self,
+        bucket: str,
+        key: str,
+        body: AsyncIterator[bytes],
+        expected: Expected,
+        *,
+        metadata: ObjectMetadata,
+        preconditions: Preconditions | None = None,
+        tags: Tags = (),
     ) -> ObjectRecord:
-        self.meta.require_bucket(op.bucket)
-        algorithms = [checksum.algorithm for checksum in op.checksums]
-        async with self.blobs.open_writer(algorithms) as writer:
-            async for chunk in body:
-                await writer.write(chunk)
-            info = await writer.finish()
-            if op.content_length is not None and info.size != op.content_length:
-                raise IncompleteBody()
-            if op.content_md5 is not None and info.md5 != op.content_md5.hex():
-                raise BadDigest(ExpectedDigest=op.content_md5.hex(), CalculatedDigest=info.md5)
-            if payload.kind is PayloadKind.SHA256 and payload.value != info.sha256:
-                raise XAmzContentSHA256Mismatch(
-                    ClientComputedContentSHA256=payload.value,
-                    S3ComputedContentSHA256=info.sha256,
-                )
-            for checksum in op.checksums:
-                computed = (
-                    bytes.fromhex(info.sha256)
-                    if checksum.algorithm == "sha256"
-                    else info.checksum(checksum.algorithm)
-                )
-                if computed != checksum.digest:
-                    raise BadDigest(
-                        f"The {checksum.algorithm.upper()} you specified did not match the "
-                        "calculated checksum."
-                    )
+        self.meta.require_bucket(bucket)
+        async with ingest(self.blobs, self.meta, self.pins, body, expected) as info:
+            checksum = None
+            for declared in expected.checksums:
+                if declared.algorithm != "sha256" or checksum is None:
+                    checksum = ChecksumValue(declared.algorithm, declared.base64)
             record = ObjectRecord(
-                bucket=op.bucket,
-                key=op.key,
+                bucket=bucket,
+                key=key,
                 size=info.size,
                 etag=info.md5,
                 sha256=info.sha256,
                 last_modified=datetime.now(UTC),
-                metadata=op.metadata,
+                metadata=metadata,
+                tags=tags,
+                checksum=checksum,
             )
-            self._pins[info.sha256] += 1
-            committed = False
-            try:
-                await writer.commit()
-                await self.meta.put_object(record, op.preconditions)
-                committed = True
-            finally:
-                self._unpin(info.sha256)
-                if not committed:
-                    # The row was refused (precondition, bucket gone, ...): let the writer
-                    # decide whether the blob we just committed is now an orphan.
-                    await self.meta.release([info.sha256])
+            await self.meta.put_object(record, preconditions)
         return record
-
-    def _unpin(self, digest: str) -> None:
-        self._pins[digest] -= 1
-        if self._pins[digest] <= 0:
-            del self._pins[digest]
 
     async def head_object(self, bucket: str, key: str) -> ObjectRecord:
         self.meta.require_bucket(bucket)
@@ -143,13 +121,74 @@ class ObjectService:
             raise NoSuchKey(resource=f"/{bucket}/{key}", Key=key)
         return record
 
-    def read_object(
+    async def read_object(
         self, record: ObjectRecord, byte_range: ByteRange | None = None
     ) -> AsyncIterator[bytes]:
-        if byte_range is None:
-            return self.blobs.read(record.sha256)
-        return self.blobs.read(record.sha256, byte_range.start, byte_range.end + 1)
+        """The object's bytes (or a range of them), across its part blobs if multipart."""
+        start = 0 if byte_range is None else byte_range.start
+        end = record.size if byte_range is None else byte_range.end + 1
+        offset = 0
+        for blob in record.blobs:
+            blob_start, blob_end = offset, offset + blob.size
+            offset = blob_end
+            if blob_end <= start or blob_start >= end:
+                continue
+            async for chunk in self.blobs.read(
+                blob.sha256, max(start - blob_start, 0), min(end, blob_end) - blob_start
+            ):
+                yield chunk
 
     async def delete_object(self, bucket: str, key: str) -> None:
         self.meta.require_bucket(bucket)
         await self.meta.delete_object(bucket, key)
+
+    async def delete_objects(self, bucket: str, keys: Sequence[str]) -> list[DeleteResult]:
+        """DeleteObjects: every key is deleted independently (its own outcome), but they are
+        submitted together so the metadata writer commits them in one or a few batches."""
+        self.meta.require_bucket(bucket)
+        results: list[DeleteResult | None] = [None] * len(keys)
+
+        async def delete(index: int, key: str) -> None:
+            try:
+                await self.meta.delete_object(bucket, key)
+                results[index] = DeleteResult(key)
+            except S3Error as error:
+                results[index] = DeleteResult(key, error)
+
+        async with trio.open_nursery() as nursery:
+            for index, key in enumerate(keys):
+                nursery.start_soon(delete, index, key)
+        return [result for result in results if result is not None]
+
+    async def copy_object(
+        self,
+        source: CopySource,
+        bucket: str,
+        key: str,
+        *,
+        source_preconditions: Preconditions,
+        preconditions: Preconditions | None = None,
+        metadata: ObjectMetadata | None = None,
+        tags: Tags | None = None,
+    ) -> ObjectRecord:
+        """A new row sharing the source's blobs. `metadata`/`tags` None means COPY."""
+        self.meta.require_bucket(bucket)
+        original = await self.head_object(source.bucket, source.key)
+        check_read(source_preconditions, original.quoted_etag, original.last_modified, safe=False)
+        record = attrs.evolve(
+            original,
+            bucket=bucket,
+            key=key,
+            last_modified=datetime.now(UTC),
+            metadata=original.metadata if metadata is None else metadata,
+            tags=original.tags if tags is None else tags,
+        )
+        await self.meta.put_object(record, preconditions)
+        return record
+
+    async def get_tags(self, bucket: str, key: str) -> Tags:
+        return (await self.head_object(bucket, key)).tags
+
+    async def set_tags(self, bucket: str, key: str, tags: Tags) -> None:
+        self.meta.require_bucket(bucket)
+        await self.meta.set_object_tags(bucket, key, tags)

@@ -9,8 +9,8 @@ so each class exists to pin a code to a status and a default message.
      ├── AccessDenied, SignatureDoesNotMatch, InvalidAccessKeyId, RequestTimeTooSkewed, ... (403)
      ├── NoSuchBucket, NoSuchKey, NoSuchUpload (404)
      ├── BucketAlreadyOwnedByYou, BucketNotEmpty (409)
-     ├── PreconditionFailed (412), InvalidRange (416), NotModified (304)
-     └── InvalidArgument, InvalidBucketName, BadDigest, ... (400)
+     ├── PreconditionFailed (412), InvalidRange, InvalidPartNumber (416), NotModified (304)
+     └── InvalidArgument, InvalidBucketName, BadDigest, InvalidPart, InvalidTag, ... (400)
 
 Codes and statuses: https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
 """
@@ -146,6 +146,52 @@ class UnexpectedContent(S3Error):
     default_message = "This request does not support content."
 
 
+class MissingRequestBodyError(S3Error):
+    code = "MissingRequestBodyError"
+    http_status = 400
+    default_message = "Request Body is empty"
+
+
+class BadRequest(S3Error):
+    # S3 answers more than 10 object tags with this generic code, not InvalidTag.
+    code = "BadRequest"
+    http_status = 400
+    default_message = "Bad Request"
+
+
+class InvalidTag(S3Error):
+    code = "InvalidTag"
+    http_status = 400
+    default_message = (
+        "The tag provided was not a valid tag. This error can occur if the tag did not pass "
+        "input validation."
+    )
+
+
+# Multipart upload: https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html
+class InvalidPart(S3Error):
+    code = "InvalidPart"
+    http_status = 400
+    default_message = (
+        "One or more of the specified parts could not be found. The part may not have been "
+        "uploaded, or the specified entity tag may not match the part's entity tag."
+    )
+
+
+class InvalidPartOrder(S3Error):
+    code = "InvalidPartOrder"
+    http_status = 400
+    default_message = (
+        "The list of parts was not in ascending order. Parts must be ordered by part number."
+    )
+
+
+class EntityTooSmall(S3Error):
+    code = "EntityTooSmall"
+    http_status = 400
+    default_message = "Your proposed upload is smaller than the minimum allowed object size."
+
+
 # 403
 class AccessDenied(S3Error):
     code = "AccessDenied"
@@ -232,6 +278,23 @@ class InvalidRange(S3Error):
     code = "InvalidRange"
     http_status = 416
     default_message = "The requested range is not satisfiable"
+
+
+class MalformedTrailerError(S3Error):
+    code = "MalformedTrailerError"
+    http_status = 400
+    default_message = (
+        "The request contained trailing data that was not well-formed or did not conform "
+        "to our published schema."
+    )
+
+
+class InvalidPartNumber(S3Error):
+    """GET/HEAD ?partNumber=N beyond the object's part count."""
+
+    code = "InvalidPartNumber"
+    http_status = 416
+    default_message = "The requested partnumber is not satisfiable"
 
 
 class NotImplementedOperation(S3Error):

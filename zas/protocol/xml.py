@@ -1,16 +1,20 @@
-"""S3 XML in and out.
+"""S3 XML out (responses) and the hardened parser every request body goes through.
 
 Rendering builds strings directly (escaped), which is several times faster than building an
-ElementTree for the large listings this serves. Parsing goes through defusedxml, so entity
-expansion and external entities in a client's body cannot hurt the server.
+ElementTree for the large listings this serves. Parsing goes through defusedxml with DTDs
+refused outright and a size cap per body, so entity expansion, external entities and
+oversized documents cannot hurt the server. The request-body parsers built on `parse_xml`
+(CompleteMultipartUpload, Delete, Tagging) are in `xml_requests.py`.
 
-Response shapes: https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html,
-API_ListObjects.html, API_ListBuckets.html, API_GetBucketLocation.html, ErrorResponses.html.
+Response shapes: https://docs.aws.amazon.com/AmazonS3/latest/API/API_<Operation>.html for
+ListObjectsV2, ListObjects, ListBuckets, GetBucketLocation, CreateMultipartUpload,
+CompleteMultipartUpload, ListParts, ListMultipartUploads, CopyObject, UploadPartCopy,
+DeleteObjects, GetObjectTagging and GetBucketVersioning; errors: ErrorResponses.html.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from urllib.parse import quote
 from xml.etree.ElementTree import Element
@@ -22,7 +26,7 @@ from defusedxml import DefusedXmlException
 
 from zas.protocol.errors import InvalidLocationConstraint, MalformedXML, S3Error
 from zas.protocol.http import format_iso8601
-from zas.protocol.operations import ListParams
+from zas.protocol.operations import ListMultipartUploads, ListParams
 
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 _DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -186,6 +190,9 @@ def _verbatim(value: str) -> str:
     return value
 
 
+# Request bodies are capped before parsing. Most documents are tiny; a CompleteMultipartUpload
+# of 10,000 parts with checksums is about 1.5 MB, and a Delete of 1,000 keys of up to 1 KiB
+# each (escaped: more) needs a few MB.
 MAX_XML_BODY = 64 * 1024
 
 
@@ -206,16 +213,289 @@ def parse_create_bucket_configuration(body: bytes) -> str | None:
     return None
 
 
-def parse_xml(body: bytes) -> Element:
-    if len(body) > MAX_XML_BODY:
+def parse_xml(body: bytes, *, max_size: int = MAX_XML_BODY) -> Element:
+    """The document's root element, or MalformedXML.
+
+    A DTD is refused whatever it declares (no S3 request has one), which also rules out
+    entity expansion (billion laughs) and external entities before any is read.
+    """
+    if len(body) > max_size:
         raise MalformedXML("The XML you provided was larger than the maximum allowed size.")
     try:
-        root: Element = SafeET.fromstring(body)
+        root: Element = SafeET.fromstring(body, forbid_dtd=True)
     # LookupError: an XML declaration naming an encoding Python does not know.
     except (SafeET.ParseError, DefusedXmlException, ValueError, LookupError) as exc:
         raise MalformedXML() from exc
     return root
 
 
-def _local(tag: str) -> str:
+def local_name(tag: str) -> str:
+    """An element's name without its namespace: clients send S3's namespace, or none."""
     return tag.rpartition("}")[2]
+
+
+_local = local_name
+
+
+# --- multipart upload, copy, delete, tagging, versioning -------------------------------------
+
+# XML element of each flexible checksum algorithm (CHECKSUM_SIZES keys).
+CHECKSUM_ELEMENTS = {
+    "crc32": "ChecksumCRC32",
+    "crc32c": "ChecksumCRC32C",
+    "crc64nvme": "ChecksumCRC64NVME",
+    "sha1": "ChecksumSHA1",
+    "sha256": "ChecksumSHA256",
+}
+
+
+@attrs.frozen
+class PartSummary:
+    """One part of an upload in progress, for ListParts."""
+
+    part_number: int
+    last_modified: datetime
+    etag: str  # quoted
+    size: int
+    # (algorithm, base64 value) of the upload's checksum algorithm, if it has one.
+    checksums: tuple[tuple[str, str], ...] = ()
+
+
+@attrs.frozen
+class UploadSummary:
+    """One upload in progress, for ListMultipartUploads."""
+
+    key: str
+    upload_id: str
+    initiated: datetime
+    storage_class: str = "STANDARD"
+    checksum_algorithm: str | None = None  # lower-case, as in CHECKSUM_SIZES
+    checksum_type: str | None = None  # COMPOSITE or FULL_OBJECT
+
+
+@attrs.frozen
+class UploadsPage:
+    """One page of ListMultipartUploads: uploads and common prefixes in key order (uploads
+    of one key by initiation), and where the next page starts when truncated."""
+
+    uploads: tuple[UploadSummary, ...]
+    common_prefixes: tuple[str, ...]
+    is_truncated: bool
+    next_key_marker: str = ""
+    next_upload_id_marker: str = ""
+
+
+@attrs.frozen
+class DeleteOutcome:
+    """One key of a DeleteObjects request: deleted, or the error S3 reports for it."""
+
+    key: str
+    version_id: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+    @classmethod
+    def failed(cls, key: str, error: S3Error, version_id: str | None = None) -> DeleteOutcome:
+        return cls(key, version_id, error.code, error.message)
+
+    @property
+    def deleted(self) -> bool:
+        return self.error_code is None
+
+
+def _checksums(checksums: Iterable[tuple[str, str]], checksum_type: str | None = None) -> str:
+    out = "".join(
+        _element(CHECKSUM_ELEMENTS[algorithm], value)
+        for algorithm, value in checksums
+        if algorithm in CHECKSUM_ELEMENTS
+    )
+    if out and checksum_type is not None:
+        out += _element("ChecksumType", checksum_type)
+    return out
+
+
+def _document(root: str, inner: str) -> bytes:
+    return f'{_DECLARATION}<{root} xmlns="{S3_NS}">{inner}</{root}>'.encode()
+
+
+def render_initiate_multipart_upload(bucket: str, key: str, upload_id: str) -> bytes:
+    return _document(
+        "InitiateMultipartUploadResult",
+        _element("Bucket", bucket) + _element("Key", key) + _element("UploadId", upload_id),
+    )
+
+
+def render_complete_multipart_upload(
+    location: str,
+    bucket: str,
+    key: str,
+    etag: str,
+    checksums: Iterable[tuple[str, str]] = (),
+    checksum_type: str | None = None,
+) -> bytes:
+    """`etag` quoted ("<md5 of the part MD5s>-N"); `checksums` as (algorithm, base64 value,
+    with "-N" for a composite one) when the upload has a checksum."""
+    return _document(
+        "CompleteMultipartUploadResult",
+        _element("Location", location)
+        + _element("Bucket", bucket)
+        + _element("Key", key)
+        + _element("ETag", etag)
+        + _checksums(checksums, checksum_type),
+    )
+
+
+def render_list_parts(
+    bucket: str,
+    key: str,
+    upload_id: str,
+    parts: Sequence[PartSummary],
+    *,
+    part_number_marker: int,
+    max_parts: int,
+    is_truncated: bool,
+    owner: Owner,
+    storage_class: str = "STANDARD",
+    checksum_algorithm: str | None = None,
+    checksum_type: str | None = None,
+) -> bytes:
+    """ListPartsResult. NextPartNumberMarker is the last part listed (or the marker when
+    none is), which is where botocore's paginator resumes."""
+    next_marker = parts[-1].part_number if parts else part_number_marker
+    inner = [
+        _element("Bucket", bucket),
+        _element("Key", key),
+        _element("UploadId", upload_id),
+        _element("PartNumberMarker", part_number_marker),
+        _element("NextPartNumberMarker", next_marker),
+        _element("MaxParts", max_parts),
+        _element("IsTruncated", is_truncated),
+    ]
+    for part in parts:
+        inner.append(
+            "<Part>"
+            + _element("PartNumber", part.part_number)
+            + _element("LastModified", format_iso8601(part.last_modified))
+            + _element("ETag", part.etag)
+            + _element("Size", part.size)
+            + _checksums(part.checksums)
+            + "</Part>"
+        )
+    inner.append(_person("Initiator", owner) + _person("Owner", owner))
+    inner.append(_element("StorageClass", storage_class))
+    if checksum_algorithm is not None:
+        inner.append(_element("ChecksumAlgorithm", checksum_algorithm.upper()))
+    if checksum_type is not None:
+        inner.append(_element("ChecksumType", checksum_type))
+    return _document("ListPartsResult", "".join(inner))
+
+
+def render_list_multipart_uploads(
+    params: ListMultipartUploads, page: UploadsPage, *, owner: Owner
+) -> bytes:
+    """ListMultipartUploadsResult; with encoding-type=url, keys, prefixes, the delimiter and
+    the key markers are URL-encoded as in ListObjects."""
+    encode = _url_encoder(params.encoding_type == "url")
+    inner = [
+        _element("Bucket", params.bucket),
+        _element("KeyMarker", encode(params.key_marker)),
+        _element("UploadIdMarker", params.upload_id_marker),
+        _element("NextKeyMarker", encode(page.next_key_marker)),
+        _element("NextUploadIdMarker", page.next_upload_id_marker),
+        _element("Prefix", encode(params.prefix)),
+    ]
+    if params.delimiter:
+        inner.append(_element("Delimiter", encode(params.delimiter)))
+    inner.append(_element("MaxUploads", params.max_uploads))
+    if params.encoding_type:
+        inner.append(_element("EncodingType", params.encoding_type))
+    inner.append(_element("IsTruncated", page.is_truncated))
+    for upload in page.uploads:
+        inner.append(
+            "<Upload>"
+            + _element("Key", encode(upload.key))
+            + _element("UploadId", upload.upload_id)
+            + _person("Initiator", owner)
+            + _person("Owner", owner)
+            + _element("StorageClass", upload.storage_class)
+            + _element("Initiated", format_iso8601(upload.initiated))
+            + (
+                _element("ChecksumAlgorithm", upload.checksum_algorithm.upper())
+                if upload.checksum_algorithm
+                else ""
+            )
+            + (_element("ChecksumType", upload.checksum_type) if upload.checksum_type else "")
+            + "</Upload>"
+        )
+    for prefix in page.common_prefixes:
+        inner.append("<CommonPrefixes>" + _element("Prefix", encode(prefix)) + "</CommonPrefixes>")
+    return _document("ListMultipartUploadsResult", "".join(inner))
+
+
+def _person(element: str, owner: Owner) -> str:
+    return (
+        f"<{element}>"
+        + _element("ID", owner.id)
+        + _element("DisplayName", owner.display_name)
+        + f"</{element}>"
+    )
+
+
+def render_copy_object_result(
+    etag: str,
+    last_modified: datetime,
+    checksums: Iterable[tuple[str, str]] = (),
+    checksum_type: str | None = None,
+) -> bytes:
+    return _document(
+        "CopyObjectResult",
+        _element("ETag", etag)
+        + _element("LastModified", format_iso8601(last_modified))
+        + _checksums(checksums, checksum_type),
+    )
+
+
+def render_copy_part_result(
+    etag: str, last_modified: datetime, checksums: Iterable[tuple[str, str]] = ()
+) -> bytes:
+    return _document(
+        "CopyPartResult",
+        _element("ETag", etag)
+        + _element("LastModified", format_iso8601(last_modified))
+        + _checksums(checksums),
+    )
+
+
+def render_delete_result(outcomes: Iterable[DeleteOutcome], *, quiet: bool) -> bytes:
+    """DeleteResult in request order; Quiet mode reports only the errors."""
+    inner = []
+    for outcome in outcomes:
+        version = (
+            _element("VersionId", outcome.version_id) if outcome.version_id is not None else ""
+        )
+        if outcome.deleted:
+            if not quiet:
+                inner.append("<Deleted>" + _element("Key", outcome.key) + version + "</Deleted>")
+        else:
+            inner.append(
+                "<Error>"
+                + _element("Key", outcome.key)
+                + version
+                + _element("Code", outcome.error_code or "InternalError")
+                + _element("Message", outcome.error_message or "")
+                + "</Error>"
+            )
+    return _document("DeleteResult", "".join(inner))
+
+
+def render_tagging(tags: Iterable[tuple[str, str]]) -> bytes:
+    """GetObjectTagging: the tag set, empty (`<TagSet/>`) for an object without tags."""
+    items = "".join(
+        "<Tag>" + _element("Key", key) + _element("Value", value) + "</Tag>" for key, value in tags
+    )
+    return _document("Tagging", f"<TagSet>{items}</TagSet>")
+
+
+def render_versioning_configuration(status: str | None = None) -> bytes:
+    """GetBucketVersioning: no Status element for a bucket never versioned (all ZAS buckets)."""
+    return _document("VersioningConfiguration", _element("Status", status) if status else "")

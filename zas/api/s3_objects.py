@@ -1,0 +1,199 @@
+"""S3 object handlers: Put/Get/Head/Delete/Copy, DeleteObjects and object tagging."""
+
+from __future__ import annotations
+
+from zas.api.asgi import BodyTooLarge, Response
+from zas.api.context import XML, S3Call, S3Context, b64
+from zas.api.payload import open_payload
+from zas.meta.records import ObjectRecord
+from zas.objects.ingest import Expected, verify_bytes
+from zas.objects.service import MAX_PUT_SIZE
+from zas.protocol.conditions import check_read
+from zas.protocol.errors import InvalidArgument, InvalidPartNumber, MalformedXML
+from zas.protocol.http import format_http_date
+from zas.protocol.operations import (
+    CopyObject,
+    DeleteObject,
+    DeleteObjects,
+    DeleteObjectTagging,
+    GetObject,
+    GetObjectTagging,
+    PutObject,
+    PutObjectTagging,
+)
+from zas.protocol.ranges import ByteRange, resolve_range
+from zas.protocol.xml import (
+    DeleteOutcome,
+    render_copy_object_result,
+    render_delete_result,
+    render_tagging,
+)
+from zas.protocol.xml_requests import parse_delete, parse_tagging
+
+# Request bodies that are XML documents (Delete, Tagging) are small; S3 caps them too.
+MAX_XML_REQUEST = 2 * 1024 * 1024
+
+
+async def put_object(ctx: S3Context, op: PutObject, call: S3Call) -> Response:
+    body, expected = open_payload(
+        call.request,
+        call.body,
+        call.signature,
+        content_length=op.content_length,
+        content_md5=op.content_md5,
+        checksums=op.checksums,
+        max_size=MAX_PUT_SIZE,
+    )
+    record = await ctx.objects.put_object(
+        op.bucket,
+        op.key,
+        body,
+        expected,
+        metadata=op.metadata,
+        preconditions=op.preconditions,
+        tags=op.tagging,
+    )
+    headers = [("ETag", record.quoted_etag)]
+    # Echo the verified checksum the client declared (header or trailer), as S3 does.
+    headers.extend((checksum.header, checksum.base64) for checksum in expected.checksums)
+    return Response(200, headers)
+
+
+async def get_object(ctx: S3Context, op: GetObject, call: S3Call) -> Response:
+    record = await ctx.objects.head_object(op.bucket, op.key)
+    check_read(op.preconditions, record.quoted_etag, record.last_modified, safe=True)
+    headers = [
+        ("ETag", record.quoted_etag),
+        ("Last-Modified", format_http_date(record.last_modified)),
+        ("Accept-Ranges", "bytes"),
+        *record.metadata.headers(),
+    ]
+    if record.tags:
+        headers.append(("x-amz-tagging-count", str(len(record.tags))))
+    if op.response_overrides:
+        overridden = {name.lower() for name, _ in op.response_overrides}
+        headers = [h for h in headers if h[0].lower() not in overridden]
+        headers.extend(op.response_overrides)
+    byte_range = _part_range(record, op.part_number, headers)
+    if byte_range is None and op.range is not None:
+        byte_range = resolve_range(op.range, record.size)
+    # A checksum describes the whole object: sent with a range it would make SDKs that
+    # validate it fail, so S3 (and ZAS) sends it only for full reads.
+    if op.checksum_mode and byte_range is None:
+        headers.extend(checksum_headers(record))
+    status, length = 200, record.size
+    if byte_range is not None:
+        status, length = 206, byte_range.length
+        headers.append(("Content-Range", byte_range.content_range()))
+    if op.head:
+        return Response(status, headers, length=length)
+    return Response(
+        status, headers, stream=ctx.objects.read_object(record, byte_range), length=length
+    )
+
+
+def _part_range(
+    record: ObjectRecord, part_number: int | None, headers: list[tuple[str, str]]
+) -> ByteRange | None:
+    """?partNumber=N: the bytes of part N (S3 answers 206 for it, even for part 1 of 1)."""
+    if part_number is None:
+        return None
+    blobs = record.blobs
+    if part_number > len(blobs):
+        raise InvalidPartNumber()
+    start = sum(blob.size for blob in blobs[: part_number - 1])
+    size = blobs[part_number - 1].size
+    headers.append(("x-amz-mp-parts-count", str(len(blobs))))
+    if size == 0:
+        return None
+    return ByteRange(start, start + size - 1, record.size)
+
+
+def checksum_headers(record: ObjectRecord) -> list[tuple[str, str]]:
+    """The stored flexible checksum, else the SHA-256 once known."""
+    if record.checksum is not None:
+        return [
+            (f"x-amz-checksum-{record.checksum.algorithm}", record.checksum.value),
+            ("x-amz-checksum-type", record.checksum.type),
+        ]
+    if record.sha256 is not None and not record.parts:
+        return [
+            ("x-amz-checksum-sha256", b64(record.sha256)),
+            ("x-amz-checksum-type", "FULL_OBJECT"),
+        ]
+    return []
+
+
+async def delete_object(ctx: S3Context, op: DeleteObject, call: S3Call) -> Response:
+    await ctx.objects.delete_object(op.bucket, op.key)
+    return Response(204)
+
+
+async def copy_object(ctx: S3Context, op: CopyObject, call: S3Call) -> Response:
+    record = await ctx.objects.copy_object(
+        op.source,
+        op.bucket,
+        op.key,
+        source_preconditions=op.source_preconditions,
+        preconditions=op.preconditions,
+        metadata=op.metadata if op.metadata_directive == "REPLACE" else None,
+        tags=op.tagging if op.tagging_directive == "REPLACE" else None,
+    )
+    checksums = []
+    if record.checksum is not None:
+        checksums.append((record.checksum.algorithm, record.checksum.value))
+    return Response(
+        200, [XML], render_copy_object_result(record.quoted_etag, record.last_modified, checksums)
+    )
+
+
+async def read_xml_body(call: S3Call, expected: Expected) -> bytes:
+    """A small XML request body, checked against Content-MD5 / x-amz-checksum-* if sent."""
+    try:
+        data = await call.body.read(MAX_XML_REQUEST)
+    except BodyTooLarge:
+        raise MalformedXML(
+            "The XML you provided was larger than the maximum allowed size."
+        ) from None
+    verify_bytes(data, expected)
+    return data
+
+
+async def delete_objects(ctx: S3Context, op: DeleteObjects, call: S3Call) -> Response:
+    ctx.objects.meta.require_bucket(op.bucket)
+    data = await read_xml_body(
+        call, Expected(content_md5=op.content_md5, checksums=list(op.checksums))
+    )
+    request = parse_delete(data)
+    outcomes: list[DeleteOutcome] = []
+    valid = []
+    for item in request.objects:
+        if not item.key or len(item.key.encode()) > 1024:
+            outcomes.append(DeleteOutcome.failed(item.key, InvalidArgument("Invalid key")))
+        else:
+            valid.append(item)
+    results = await ctx.objects.delete_objects(op.bucket, [item.key for item in valid])
+    for item, result in zip(valid, results, strict=True):
+        if result.error is None:
+            outcomes.append(DeleteOutcome(item.key, item.version_id))
+        else:
+            outcomes.append(DeleteOutcome.failed(item.key, result.error, item.version_id))
+    return Response(200, [XML], render_delete_result(outcomes, quiet=request.quiet))
+
+
+async def put_object_tagging(ctx: S3Context, op: PutObjectTagging, call: S3Call) -> Response:
+    await ctx.objects.head_object(op.bucket, op.key)  # NoSuchKey before reading the body
+    data = await read_xml_body(
+        call, Expected(content_md5=op.content_md5, checksums=list(op.checksums))
+    )
+    await ctx.objects.set_tags(op.bucket, op.key, parse_tagging(data))
+    return Response(200)
+
+
+async def get_object_tagging(ctx: S3Context, op: GetObjectTagging, call: S3Call) -> Response:
+    return Response(200, [XML], render_tagging(await ctx.objects.get_tags(op.bucket, op.key)))
+
+
+async def delete_object_tagging(ctx: S3Context, op: DeleteObjectTagging, call: S3Call) -> Response:
+    await ctx.objects.set_tags(op.bucket, op.key, ())
+    return Response(204)

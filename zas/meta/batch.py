@@ -1,0 +1,389 @@
+"""The changes the metadata writer applies, and how one batch of them becomes one transaction.
+
+Every change is a small value with an `apply(batch)` method that runs in the writer's worker
+thread inside the open transaction. Object rows are staged in an overlay and written with
+one columnar statement at the end (DuckDB pays per statement, not per row); uploads and
+parts are rarer and written as they come. A change that breaks an S3 rule raises the S3
+error for its own request only; the rest of the batch commits.
+
+Blob bookkeeping: every digest a change stops referring to becomes a candidate; after all
+changes, one query keeps the candidates no row refers to any more — the orphans.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+import attrs
+
+from zas.meta.records import BucketRecord, ObjectRecord, PartRecord, Tags, UploadRecord
+from zas.meta.rows import (
+    OBJECT_COLUMNS,
+    OBJECT_TYPES,
+    PART_COLUMNS,
+    UPLOAD_COLUMNS,
+    object_from_row,
+    object_to_row,
+    part_from_row,
+    part_to_row,
+    upload_to_row,
+)
+from zas.protocol.conditions import Preconditions, check_write
+from zas.protocol.errors import (
+    BucketAlreadyOwnedByYou,
+    BucketNotEmpty,
+    NoSuchBucket,
+    NoSuchKey,
+    NoSuchUpload,
+)
+
+ObjectKey = tuple[str, str]
+
+
+@attrs.define
+class BatchOutcome:
+    # (bucket, key) -> row after the batch (None: absent), for the read cache.
+    objects: dict[ObjectKey, ObjectRecord | None]
+    buckets_created: list[BucketRecord]
+    buckets_deleted: list[str]
+    orphans: list[str]
+
+
+class Batch:
+    """One transaction's worth of changes (worker thread)."""
+
+    def __init__(self, con: Any, buckets: dict[str, BucketRecord]) -> None:
+        self.con = con
+        self.buckets = buckets
+        self.overlay: dict[ObjectKey, ObjectRecord | None] = {}
+        self.dirty: set[ObjectKey] = set()
+        self.candidates: set[str] = set()
+        self.created: list[BucketRecord] = []
+        self.deleted: list[str] = []
+
+    def apply(self, changes: list[Any]) -> list[tuple[Any, BaseException | None]]:
+        self._load_objects([key for change in changes for key in change.object_keys()])
+        results: list[tuple[Any, BaseException | None]] = []
+        for change in changes:
+            try:
+                results.append((change.apply(self), None))
+            except Exception as exc:  # an S3 rule broken by this change alone
+                results.append((None, exc))
+        self.flush_objects()
+        return results
+
+    def outcome(self) -> BatchOutcome:
+        return BatchOutcome(dict(self.overlay), self.created, self.deleted, self._orphans())
+
+    # --- helpers for changes -------------------------------------------------------------
+
+    def require_bucket(self, name: str) -> None:
+        if name not in self.buckets:
+            raise NoSuchBucket(resource=f"/{name}", BucketName=name)
+
+    def current(self, key: ObjectKey) -> ObjectRecord | None:
+        if key not in self.overlay:
+            self._load_objects([key])
+        return self.overlay[key]
+
+    def replace(self, key: ObjectKey, record: ObjectRecord | None) -> ObjectRecord | None:
+        previous = self.current(key)
+        if previous is not None:
+            kept = {blob.sha256 for blob in record.blobs} if record is not None else set()
+            self.candidates.update(b.sha256 for b in previous.blobs if b.sha256 not in kept)
+        self.overlay[key] = record
+        self.dirty.add(key)
+        return previous
+
+    def require_upload(self, upload_id: str, bucket: str, key: str) -> None:
+        rows = self.con.execute(
+            "SELECT bucket, key FROM uploads WHERE upload_id = ?", [upload_id]
+        ).fetchall()
+        if not rows or rows[0] != (bucket, key):
+            raise NoSuchUpload(resource=f"/{bucket}/{key}", UploadId=upload_id)
+
+    def drop_upload(self, upload_id: str, keep: Collection[str] = ()) -> list[PartRecord]:
+        parts = [
+            part_from_row(row)
+            for row in self.con.execute(
+                f"SELECT {PART_COLUMNS} FROM upload_parts WHERE upload_id = ?", [upload_id]
+            ).fetchall()
+        ]
+        self.candidates.update(part.sha256 for part in parts if part.sha256 not in keep)
+        self.con.execute("DELETE FROM upload_parts WHERE upload_id = ?", [upload_id])
+        self.con.execute("DELETE FROM uploads WHERE upload_id = ?", [upload_id])
+        return parts
+
+    def flush_objects(self) -> None:
+        if not self.dirty:
+            return
+        dirty = sorted(self.dirty)
+        self.dirty.clear()
+        gone = [key for key in dirty if self.overlay[key] is None]
+        rows = [object_to_row(r) for key in dirty if (r := self.overlay[key]) is not None]
+        if gone:
+            self.con.execute(
+                "DELETE FROM objects WHERE (bucket, key) IN "
+                "(SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]))",
+                [[b for b, _ in gone], [k for _, k in gone]],
+            )
+        if rows:
+            columns = [list(column) for column in zip(*rows, strict=True)]
+            selects = ", ".join(f"unnest(?::{kind}[])" for kind in OBJECT_TYPES)
+            self.con.execute(
+                f"INSERT OR REPLACE INTO objects ({OBJECT_COLUMNS}) SELECT {selects}", columns
+            )
+
+    def _load_objects(self, keys: list[ObjectKey]) -> None:
+        wanted = sorted(set(keys) - set(self.overlay))
+        if not wanted:
+            return
+        rows = self.con.execute(
+            f"SELECT {OBJECT_COLUMNS} FROM objects WHERE (bucket, key) IN "
+            "(SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]))",
+            [[b for b, _ in wanted], [k for _, k in wanted]],
+        ).fetchall()
+        for key in wanted:
+            self.overlay[key] = None
+        for row in rows:
+            record = object_from_row(row)
+            self.overlay[(record.bucket, record.key)] = record
+
+    def _orphans(self) -> list[str]:
+        if not self.candidates:
+            return []
+        # Multipart objects keep their blobs in a list column; single-blob objects in sha256.
+        rows = self.con.execute(
+            """
+            WITH candidates AS (SELECT unnest(?::VARCHAR[]) AS digest)
+            SELECT digest FROM candidates WHERE digest IN (
+                SELECT sha256 FROM objects WHERE part_digests IS NULL
+                UNION ALL
+                SELECT unnest(part_digests) FROM objects WHERE part_digests IS NOT NULL
+                UNION ALL
+                SELECT sha256 FROM upload_parts
+            )
+            """,
+            [sorted(self.candidates)],
+        ).fetchall()
+        return sorted(self.candidates - {row[0] for row in rows})
+
+
+# --- changes ---------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class PutObjectRow:
+    record: ObjectRecord
+    preconditions: Preconditions = attrs.field(factory=Preconditions)
+
+    def object_keys(self) -> list[ObjectKey]:
+        return [(self.record.bucket, self.record.key)]
+
+    def apply(self, batch: Batch) -> ObjectRecord | None:
+        batch.require_bucket(self.record.bucket)
+        key = (self.record.bucket, self.record.key)
+        current = batch.current(key)
+        # Decided here, in the one writer, so two conditional PUTs cannot both win.
+        check_write(self.preconditions, current.quoted_etag if current else None)
+        return batch.replace(key, self.record)
+
+
+@attrs.frozen
+class DeleteObjectRow:
+    bucket: str
+    key: str
+
+    def object_keys(self) -> list[ObjectKey]:
+        return [(self.bucket, self.key)]
+
+    def apply(self, batch: Batch) -> ObjectRecord | None:
+        batch.require_bucket(self.bucket)
+        if batch.current((self.bucket, self.key)) is None:
+            return None
+        return batch.replace((self.bucket, self.key), None)
+
+
+@attrs.frozen
+class SetObjectTags:
+    bucket: str
+    key: str
+    tags: Tags
+
+    def object_keys(self) -> list[ObjectKey]:
+        return [(self.bucket, self.key)]
+
+    def apply(self, batch: Batch) -> ObjectRecord:
+        batch.require_bucket(self.bucket)
+        current = batch.current((self.bucket, self.key))
+        if current is None:
+            raise NoSuchKey(resource=f"/{self.bucket}/{self.key}", Key=self.key)
+        updated = attrs.evolve(current, tags=self.tags)
+        batch.replace((self.bucket, self.key), updated)
+        return updated
+
+
+@attrs.frozen
+class SetObjectSha256:
+    """Record the whole-object SHA-256 of a multipart object once it has been computed,
+    unless the object was replaced in the meantime (its ETag changed)."""
+
+    bucket: str
+    key: str
+    etag: str
+    sha256: str
+
+    def object_keys(self) -> list[ObjectKey]:
+        return [(self.bucket, self.key)]
+
+    def apply(self, batch: Batch) -> bool:
+        current = batch.current((self.bucket, self.key))
+        if current is None or current.etag != self.etag or current.sha256 is not None:
+            return False
+        batch.replace((self.bucket, self.key), attrs.evolve(current, sha256=self.sha256))
+        return True
+
+
+@attrs.frozen
+class Release:
+    """Re-check digests that an abandoned write may have left unreferenced."""
+
+    digests: tuple[str, ...]
+
+    def object_keys(self) -> list[ObjectKey]:
+        return []
+
+    def apply(self, batch: Batch) -> None:
+        batch.candidates.update(self.digests)
+
+
+@attrs.frozen
+class CreateBucketRow:
+    record: BucketRecord
+
+    def object_keys(self) -> list[ObjectKey]:
+        return []
+
+    def apply(self, batch: Batch) -> BucketRecord:
+        name = self.record.name
+        if name in batch.buckets:
+            # Single-tenant for now: every bucket belongs to the caller (root).
+            raise BucketAlreadyOwnedByYou(resource=f"/{name}", BucketName=name)
+        batch.con.execute(
+            "INSERT INTO buckets VALUES (?, ?, ?, ?)",
+            [name, self.record.created, self.record.region, self.record.owner],
+        )
+        batch.buckets[name] = self.record
+        batch.created.append(self.record)
+        return self.record
+
+
+@attrs.frozen
+class DeleteBucketRow:
+    name: str
+    force: bool
+
+    def object_keys(self) -> list[ObjectKey]:
+        return []
+
+    def apply(self, batch: Batch) -> None:
+        batch.require_bucket(self.name)
+        batch.flush_objects()  # the checks below read the table
+        con = batch.con
+        if self.force:
+            for row in con.execute(
+                f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = ?", [self.name]
+            ).fetchall():
+                record = object_from_row(row)
+                batch.candidates.update(blob.sha256 for blob in record.blobs)
+            con.execute("DELETE FROM objects WHERE bucket = ?", [self.name])
+            for key in [k for k in batch.overlay if k[0] == self.name]:
+                batch.overlay[key] = None
+            for (upload_id,) in con.execute(
+                "SELECT upload_id FROM uploads WHERE bucket = ?", [self.name]
+            ).fetchall():
+                batch.drop_upload(upload_id)
+        elif con.execute("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", [self.name]).fetchall():
+            raise BucketNotEmpty(resource=f"/{self.name}", BucketName=self.name)
+        else:
+            # S3 lets a bucket with only unfinished uploads be deleted; the uploads go too.
+            for (upload_id,) in con.execute(
+                "SELECT upload_id FROM uploads WHERE bucket = ?", [self.name]
+            ).fetchall():
+                batch.drop_upload(upload_id)
+        con.execute("DELETE FROM buckets WHERE name = ?", [self.name])
+        del batch.buckets[self.name]
+        batch.deleted.append(self.name)
+
+
+@attrs.frozen
+class CreateUploadRow:
+    record: UploadRecord
+
+    def object_keys(self) -> list[ObjectKey]:
+        return []
+
+    def apply(self, batch: Batch) -> UploadRecord:
+        batch.require_bucket(self.record.bucket)
+        batch.con.execute(
+            f"INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            upload_to_row(self.record),
+        )
+        return self.record
+
+
+@attrs.frozen
+class PutPartRow:
+    bucket: str
+    key: str
+    part: PartRecord
+
+    def object_keys(self) -> list[ObjectKey]:
+        return []
+
+    def apply(self, batch: Batch) -> None:
+        batch.require_upload(self.part.upload_id, self.bucket, self.key)
+        previous = batch.con.execute(
+            "SELECT sha256 FROM upload_parts WHERE upload_id = ? AND part_number = ?",
+            [self.part.upload_id, self.part.part_number],
+        ).fetchall()
+        if previous and previous[0][0] != self.part.sha256:
+            batch.candidates.add(previous[0][0])
+        batch.con.execute(
+            f"INSERT OR REPLACE INTO upload_parts ({PART_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            part_to_row(self.part),
+        )
+
+
+@attrs.frozen
+class AbortUploadRow:
+    bucket: str
+    key: str
+    upload_id: str
+
+    def object_keys(self) -> list[ObjectKey]:
+        return []
+
+    def apply(self, batch: Batch) -> None:
+        batch.require_upload(self.upload_id, self.bucket, self.key)
+        batch.drop_upload(self.upload_id)
+
+
+@attrs.frozen
+class CompleteUploadRow:
+    """The object row replaces the upload atomically: parts it uses become the object's,
+    parts it leaves out become orphan candidates."""
+
+    upload_id: str
+    record: ObjectRecord
+    preconditions: Preconditions = attrs.field(factory=Preconditions)
+
+    def object_keys(self) -> list[ObjectKey]:
+        return [(self.record.bucket, self.record.key)]
+
+    def apply(self, batch: Batch) -> ObjectRecord | None:
+        batch.require_upload(self.upload_id, self.record.bucket, self.record.key)
+        previous = PutObjectRow(self.record, self.preconditions).apply(batch)
+        batch.drop_upload(self.upload_id, keep={part.sha256 for part in self.record.parts})
+        return previous

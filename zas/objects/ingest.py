@@ -1,0 +1,133 @@
+"""Receiving bytes into a blob, checking every digest the client declared on the way.
+
+Shared by PutObject and UploadPart. The blob becomes addressable only after every check has
+passed; it is pinned (see `BlobPins`) from then until the caller's metadata row is
+committed, and if that commit fails the digest is handed back to the metadata writer to
+decide whether it is now an orphan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+
+import attrs
+import trio
+
+from zas.meta.store import MetaStore
+from zas.protocol.errors import BadDigest, IncompleteBody, XAmzContentSHA256Mismatch
+from zas.protocol.operations import Checksum
+from zas.storage.base import BlobInfo, BlobStore
+from zas.storage.checksums import Checksummer
+
+
+@attrs.define
+class Expected:
+    """What the client declared about the body. `checksums` may grow while the body streams
+    (aws-chunked trailers arrive after the data)."""
+
+    content_length: int | None = None
+    content_md5: bytes | None = None
+    payload_sha256: str | None = None  # hex, from x-amz-content-sha256
+    checksums: list[Checksum] = attrs.field(factory=list)
+    # Algorithms to compute even before their value is known (declared trailers).
+    algorithms: Sequence[str] = ()
+
+    def all_algorithms(self) -> list[str]:
+        names = {checksum.algorithm for checksum in self.checksums} | set(self.algorithms)
+        return sorted(names - {"sha256"})  # SHA-256 is always computed
+
+
+class BlobPins:
+    """Digests that must not be garbage-collected: committed blobs whose rows are pending."""
+
+    def __init__(self) -> None:
+        self._pins: Counter[str] = Counter()
+
+    def __contains__(self, digest: object) -> bool:
+        return bool(self._pins[digest]) if isinstance(digest, str) else False
+
+    def add(self, digest: str) -> None:
+        self._pins[digest] += 1
+
+    def remove(self, digest: str) -> None:
+        self._pins[digest] -= 1
+        if self._pins[digest] <= 0:
+            del self._pins[digest]
+
+
+def verify(info: BlobInfo, expected: Expected) -> None:
+    """Raise the S3 error for the first declared digest the received bytes do not match."""
+    if expected.content_length is not None and info.size != expected.content_length:
+        raise IncompleteBody()
+    if expected.content_md5 is not None and info.md5 != expected.content_md5.hex():
+        raise BadDigest(ExpectedDigest=expected.content_md5.hex(), CalculatedDigest=info.md5)
+    if expected.payload_sha256 is not None and expected.payload_sha256 != info.sha256:
+        raise XAmzContentSHA256Mismatch(
+            ClientComputedContentSHA256=expected.payload_sha256,
+            S3ComputedContentSHA256=info.sha256,
+        )
+    for checksum in expected.checksums:
+        computed = (
+            bytes.fromhex(info.sha256)
+            if checksum.algorithm == "sha256"
+            else info.checksum(checksum.algorithm)
+        )
+        if computed is None or not hmac.compare_digest(computed, checksum.digest):
+            raise BadDigest(
+                f"The {checksum.algorithm.upper()} you specified did not match the "
+                "calculated checksum."
+            )
+
+
+def verify_bytes(data: bytes, expected: Expected) -> None:
+    """`verify` for a small body held in memory (XML request documents)."""
+    extra = Checksummer.for_algorithms(expected.all_algorithms())
+    if extra is not None:
+        extra.update(data)
+    info = BlobInfo(
+        hashlib.sha256(data).hexdigest(),
+        hashlib.md5(data, usedforsecurity=False).hexdigest(),
+        len(data),
+        extra.digests() if extra is not None else (),
+    )
+    verify(info, expected)
+
+
+@asynccontextmanager
+async def ingest(
+    blobs: BlobStore,
+    meta: MetaStore,
+    pins: BlobPins,
+    body: AsyncIterator[bytes],
+    expected: Expected,
+    *,
+    on_received: Callable[[BlobInfo], None] | None = None,
+) -> AsyncIterator[BlobInfo]:
+    """Stream `body` into a committed, verified, pinned blob; the caller commits its row
+    inside the block. Leaving the block by an exception releases the blob to the GC."""
+    async with blobs.open_writer(expected.all_algorithms()) as writer:
+        async for chunk in body:
+            await writer.write(chunk)
+        info = await writer.finish()
+        verify(info, expected)
+        if on_received is not None:
+            on_received(info)
+        pins.add(info.sha256)
+        failed = False
+        try:
+            await writer.commit()
+            yield info
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            pins.remove(info.sha256)
+            if failed:
+                with trio.CancelScope(shield=True):
+                    # The row was refused (precondition, bucket gone, ...): let the writer
+                    # decide whether the blob just committed is now an orphan.
+                    await meta.release([info.sha256])
