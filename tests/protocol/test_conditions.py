@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from zas.protocol.conditions import Preconditions, check_read, check_write, parse_etag_list
+from zas.protocol.conditions import (
+    Preconditions,
+    check_copy_source,
+    check_read,
+    check_write,
+    parse_etag_list,
+)
 from zas.protocol.errors import NoSuchKey, NotModified, PreconditionFailed
 from zas.protocol.http import HttpRequest
 
@@ -236,3 +242,14 @@ def test_if_match_that_differs_from_current_etag_is_precondition_failed() -> Non
 @pytest.mark.parametrize("if_match", [ETAG, BARE, "*"])
 def test_if_match_that_holds_allows_the_write(if_match: str) -> None:
     check_write(pre(("If-Match", if_match)), ETAG)
+
+
+def test_copy_source_conditions_fail_with_412_where_a_get_would_answer_304() -> None:
+    modified = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    with pytest.raises(PreconditionFailed):
+        check_copy_source(Preconditions(if_none_match=('"abc"',)), '"abc"', modified)
+    with pytest.raises(PreconditionFailed):
+        check_copy_source(
+            Preconditions(if_modified_since=modified + timedelta(hours=1)), '"abc"', modified
+        )
+    check_copy_source(Preconditions(if_match=("abc",)), '"abc"', modified)

@@ -110,13 +110,14 @@ def _part_range(
 
 
 def checksum_headers(record: ObjectRecord) -> list[tuple[str, str]]:
-    """The stored flexible checksum, else the SHA-256 once known."""
+    """The stored flexible checksum, else the whole-object SHA-256 once known (for a
+    multipart object, after the post-completion pass)."""
     if record.checksum is not None:
         return [
             (f"x-amz-checksum-{record.checksum.algorithm}", record.checksum.value),
             ("x-amz-checksum-type", record.checksum.type),
         ]
-    if record.sha256 is not None and not record.parts:
+    if record.sha256 is not None:
         return [
             ("x-amz-checksum-sha256", b64(record.sha256)),
             ("x-amz-checksum-type", "FULL_OBJECT"),

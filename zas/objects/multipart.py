@@ -31,7 +31,7 @@ from zas.meta.store import common_prefix
 from zas.objects.ingest import Expected, ingest
 from zas.objects.service import ObjectService
 from zas.protocol.checksum_algorithms import composite, encode, full_object, parse_algorithm
-from zas.protocol.conditions import Preconditions, check_read
+from zas.protocol.conditions import Preconditions, check_copy_source
 from zas.protocol.errors import (
     EntityTooSmall,
     InvalidArgument,
@@ -140,7 +140,7 @@ class MultipartUploads:
         upload = await self.require(bucket, key, upload_id)
         _check_part_number(part_number)
         original = await self.objects.head_object(source.bucket, source.key)
-        check_read(source_preconditions, original.quoted_etag, original.last_modified, safe=False)
+        check_copy_source(source_preconditions, original.quoted_etag, original.last_modified)
         if source_range is not None:
             first, last = source_range
             if first > last or last >= original.size:

@@ -22,7 +22,7 @@ import trio
 from zas.meta.records import BucketRecord, ChecksumValue, ObjectRecord, Tags
 from zas.meta.store import MetaStore
 from zas.objects.ingest import BlobPins, Expected, ingest
-from zas.protocol.conditions import Preconditions, check_read
+from zas.protocol.conditions import Preconditions, check_copy_source
 from zas.protocol.errors import NoSuchKey, S3Error
 from zas.protocol.operations import CopySource, ListParams, ObjectMetadata
 from zas.protocol.ranges import ByteRange
@@ -174,7 +174,7 @@ class ObjectService:
         """A new row sharing the source's blobs. `metadata`/`tags` None means COPY."""
         self.meta.require_bucket(bucket)
         original = await self.head_object(source.bucket, source.key)
-        check_read(source_preconditions, original.quoted_etag, original.last_modified, safe=False)
+        check_copy_source(source_preconditions, original.quoted_etag, original.last_modified)
         record = attrs.evolve(
             original,
             bucket=bucket,

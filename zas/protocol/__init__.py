@@ -10,6 +10,7 @@ for the lower-level pieces (canonicalisation helpers, regexes) that are not part
 
 from zas.protocol.conditions import (
     Preconditions,
+    check_copy_source,
     check_read,
     check_write,
     parse_etag_list,
@@ -314,6 +315,7 @@ __all__ = [
     "UploadsPage",
     "VerifiedSignature",
     "XAmzContentSHA256Mismatch",
+    "check_copy_source",
     "check_read",
     "check_write",
     "decode_base64_digest",

@@ -114,3 +114,12 @@ def check_write(pre: Preconditions, current_etag: str | None) -> None:
         and _matches(pre.if_none_match, current_etag)
     ):
         raise PreconditionFailed(Condition="If-None-Match")
+
+
+def check_copy_source(pre: Preconditions, etag: str, last_modified: datetime) -> None:
+    """x-amz-copy-source-if-* on CopyObject/UploadPartCopy: evaluated as for a GET of the
+    source, but every failure is 412, including the ones a GET answers with 304."""
+    try:
+        check_read(pre, etag, last_modified, safe=True)
+    except NotModified:
+        raise PreconditionFailed(Condition="x-amz-copy-source-if-*") from None
