@@ -247,7 +247,7 @@ def test_if_match_that_holds_allows_the_write(if_match: str) -> None:
 def test_copy_source_conditions_fail_with_412_where_a_get_would_answer_304() -> None:
     modified = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
     with pytest.raises(PreconditionFailed):
-        check_copy_source(Preconditions(if_none_match=('"abc"',)), '"abc"', modified)
+        check_copy_source(Preconditions(if_none_match=("abc",)), '"abc"', modified)
     with pytest.raises(PreconditionFailed):
         check_copy_source(
             Preconditions(if_modified_since=modified + timedelta(hours=1)), '"abc"', modified
