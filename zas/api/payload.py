@@ -9,6 +9,7 @@ propagates out of the body iterator, which makes the blob writer discard everyth
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
 
 from zas.api.asgi import RequestBody
 from zas.objects.ingest import Expected
@@ -18,6 +19,36 @@ from zas.protocol.errors import EntityTooLarge, InvalidRequest
 from zas.protocol.http import HttpRequest
 from zas.protocol.operations import Checksum
 from zas.protocol.sigv4 import PayloadKind, VerifiedSignature
+
+
+class BodyOperation(Protocol):
+    """What PutObject and UploadPart declare about the body they carry."""
+
+    @property
+    def content_length(self) -> int | None: ...
+    @property
+    def content_md5(self) -> bytes | None: ...
+    @property
+    def checksums(self) -> tuple[Checksum, ...]: ...
+
+
+def payload_of(
+    op: BodyOperation,
+    request: HttpRequest,
+    body: RequestBody,
+    signature: VerifiedSignature,
+    *,
+    max_size: int,
+) -> tuple[AsyncIterator[bytes], Expected]:
+    return open_payload(
+        request,
+        body,
+        signature,
+        content_length=op.content_length,
+        content_md5=op.content_md5,
+        checksums=op.checksums,
+        max_size=max_size,
+    )
 
 
 def open_payload(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zas.api.asgi import BodyTooLarge, Response
 from zas.api.context import XML, S3Call, S3Context
-from zas.api.payload import open_payload
+from zas.api.payload import payload_of
 from zas.objects.multipart import MAX_PART_SIZE
 from zas.protocol.errors import MalformedXML
 from zas.protocol.operations import (
@@ -52,15 +52,7 @@ async def create_multipart_upload(
 
 
 async def upload_part(ctx: S3Context, op: UploadPart, call: S3Call) -> Response:
-    body, expected = open_payload(
-        call.request,
-        call.body,
-        call.signature,
-        content_length=op.content_length,
-        content_md5=op.content_md5,
-        checksums=op.checksums,
-        max_size=MAX_PART_SIZE,
-    )
+    body, expected = payload_of(op, call.request, call.body, call.signature, max_size=MAX_PART_SIZE)
     part = await ctx.uploads.upload_part(
         op.bucket, op.key, op.upload_id, op.part_number, body, expected
     )

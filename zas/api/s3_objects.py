@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zas.api.asgi import BodyTooLarge, Response
 from zas.api.context import XML, S3Call, S3Context, b64
-from zas.api.payload import open_payload
+from zas.api.payload import payload_of
 from zas.meta.records import ObjectRecord
 from zas.objects.ingest import Expected, verify_bytes
 from zas.objects.service import MAX_PUT_SIZE
@@ -35,15 +35,7 @@ MAX_XML_REQUEST = 2 * 1024 * 1024
 
 
 async def put_object(ctx: S3Context, op: PutObject, call: S3Call) -> Response:
-    body, expected = open_payload(
-        call.request,
-        call.body,
-        call.signature,
-        content_length=op.content_length,
-        content_md5=op.content_md5,
-        checksums=op.checksums,
-        max_size=MAX_PUT_SIZE,
-    )
+    body, expected = payload_of(op, call.request, call.body, call.signature, max_size=MAX_PUT_SIZE)
     record = await ctx.objects.put_object(
         op.bucket,
         op.key,
