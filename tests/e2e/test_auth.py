@@ -141,3 +141,18 @@ def test_sigv2_presigned_url_gets_a_clear_error(zas: ZasProcess, bucket: str) ->
     response = send("GET", url)
     assert (response.status, response.code) == (400, "InvalidRequest")
     assert b"SigV4" in response.body
+
+
+def test_presigned_put_signed_with_the_empty_body_checksum_accepts_the_real_body(
+    zas: ZasProcess, s3: Any, bucket: str
+) -> None:
+    # What @aws-sdk/s3-request-presigner produces with default flexible checksums: the CRC32
+    # of an empty body (AAAAAA==) in the signed query. AWS accepts any body for it.
+    url = presign(
+        "PUT",
+        f"{zas.endpoint}/{bucket}/presigned-crc?x-amz-checksum-crc32=AAAAAA%3D%3D"
+        "&x-amz-sdk-checksum-algorithm=CRC32",
+    )
+    response = send("PUT", url, body=b"the real body")
+    assert response.status == 200, response
+    assert s3.get_object(Bucket=bucket, Key="presigned-crc")["Body"].read() == b"the real body"
