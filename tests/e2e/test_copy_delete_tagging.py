@@ -1,4 +1,4 @@
-"""CopyObject, DeleteObjects, object tagging and virtual-hosted–style requests via boto3."""
+"""CopyObject, DeleteObjects, object tagging and virtual-hosted-style requests via boto3."""
 
 from __future__ import annotations
 
@@ -45,9 +45,13 @@ def test_copy_with_replace_changes_metadata_even_onto_itself(s3: Any, bucket: st
         Bucket=bucket, Key="k", Body=b"x", ContentType="text/plain", Metadata={"old": "1"}
     )
     s3.copy_object(
-        Bucket=bucket, Key="k", CopySource={"Bucket": bucket, "Key": "k"},
-        MetadataDirective="REPLACE", ContentType="application/json", Metadata={"new": "2"},
-    )  # fmt: skip
+        Bucket=bucket,
+        Key="k",
+        CopySource={"Bucket": bucket, "Key": "k"},
+        MetadataDirective="REPLACE",
+        ContentType="application/json",
+        Metadata={"new": "2"},
+    )
     head = s3.head_object(Bucket=bucket, Key="k")
     assert head["ContentType"] == "application/json"
     assert head["Metadata"] == {"new": "2"}
@@ -143,9 +147,12 @@ def test_copy_tagging_directive(s3: Any, bucket: str) -> None:
         {"Key": "a", "Value": "1"}
     ]
     s3.copy_object(
-        Bucket=bucket, Key="replaced", CopySource={"Bucket": bucket, "Key": "src"},
-        TaggingDirective="REPLACE", Tagging="b=2",
-    )  # fmt: skip
+        Bucket=bucket,
+        Key="replaced",
+        CopySource={"Bucket": bucket, "Key": "src"},
+        TaggingDirective="REPLACE",
+        Tagging="b=2",
+    )
     assert s3.get_object_tagging(Bucket=bucket, Key="replaced")["TagSet"] == [
         {"Key": "b", "Value": "2"}
     ]

@@ -122,25 +122,53 @@ def test_completion_errors_and_nothing_becomes_visible(s3: Any, bucket: str) -> 
     big = s3.upload_part(
         Bucket=bucket, Key="bad", UploadId=upload_id, PartNumber=2, Body=part_bytes(2)
     )["ETag"]
-    assert _complete_error(s3, bucket, "bad", upload_id, [
-        {"PartNumber": 1, "ETag": small}, {"PartNumber": 2, "ETag": big},
-    ]) == (400, "EntityTooSmall")  # fmt: skip
-    assert _complete_error(s3, bucket, "bad", upload_id, [
-        {"PartNumber": 2, "ETag": big}, {"PartNumber": 1, "ETag": small},
-    ]) == (400, "InvalidPartOrder")  # fmt: skip
-    assert _complete_error(s3, bucket, "bad", upload_id, [
-        {"PartNumber": 2, "ETag": '"00000000000000000000000000000000"'},
-    ]) == (400, "InvalidPart")  # fmt: skip
-    assert _complete_error(s3, bucket, "bad", upload_id, [
-        {"PartNumber": 3, "ETag": big},
-    ]) == (400, "InvalidPart")  # fmt: skip
+    assert _complete_error(
+        s3,
+        bucket,
+        "bad",
+        upload_id,
+        [
+            {"PartNumber": 1, "ETag": small},
+            {"PartNumber": 2, "ETag": big},
+        ],
+    ) == (400, "EntityTooSmall")
+    assert _complete_error(
+        s3,
+        bucket,
+        "bad",
+        upload_id,
+        [
+            {"PartNumber": 2, "ETag": big},
+            {"PartNumber": 1, "ETag": small},
+        ],
+    ) == (400, "InvalidPartOrder")
+    assert _complete_error(
+        s3,
+        bucket,
+        "bad",
+        upload_id,
+        [
+            {"PartNumber": 2, "ETag": '"00000000000000000000000000000000"'},
+        ],
+    ) == (400, "InvalidPart")
+    assert _complete_error(
+        s3,
+        bucket,
+        "bad",
+        upload_id,
+        [
+            {"PartNumber": 3, "ETag": big},
+        ],
+    ) == (400, "InvalidPart")
     with pytest.raises(ClientError):
         s3.head_object(Bucket=bucket, Key="bad")
     # The upload survives failed completions and can still complete.
     s3.complete_multipart_upload(
-        Bucket=bucket, Key="bad", UploadId=upload_id,
+        Bucket=bucket,
+        Key="bad",
+        UploadId=upload_id,
         MultipartUpload={"Parts": [{"PartNumber": 2, "ETag": big}]},
-    )  # fmt: skip
+    )
     assert s3.head_object(Bucket=bucket, Key="bad")["ContentLength"] == 5 * MIB
 
 
@@ -231,18 +259,26 @@ def test_composite_crc32_checksum_of_a_multipart_upload(s3: Any, bucket: str) ->
     )["UploadId"]
     sent = [
         s3.upload_part(
-            Bucket=bucket, Key="crc", UploadId=upload_id, PartNumber=n, Body=data,
+            Bucket=bucket,
+            Key="crc",
+            UploadId=upload_id,
+            PartNumber=n,
+            Body=data,
             ChecksumAlgorithm="CRC32",
         )
         for n, data in enumerate(parts, 1)
-    ]  # fmt: skip
+    ]
     result = s3.complete_multipart_upload(
-        Bucket=bucket, Key="crc", UploadId=upload_id,
-        MultipartUpload={"Parts": [
-            {"PartNumber": n, "ETag": r["ETag"], "ChecksumCRC32": r["ChecksumCRC32"]}
-            for n, r in enumerate(sent, 1)
-        ]},
-    )  # fmt: skip
+        Bucket=bucket,
+        Key="crc",
+        UploadId=upload_id,
+        MultipartUpload={
+            "Parts": [
+                {"PartNumber": n, "ETag": r["ETag"], "ChecksumCRC32": r["ChecksumCRC32"]}
+                for n, r in enumerate(sent, 1)
+            ]
+        },
+    )
     assert result["ChecksumCRC32"].endswith("-2")
     head = s3.head_object(Bucket=bucket, Key="crc", ChecksumMode="ENABLED")
     assert head["ChecksumCRC32"] == result["ChecksumCRC32"]
@@ -267,17 +303,29 @@ def test_upload_part_copy_with_ranges(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="source", Body=source)
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key="assembled")["UploadId"]
     first = s3.upload_part_copy(
-        Bucket=bucket, Key="assembled", UploadId=upload_id, PartNumber=1,
-        CopySource={"Bucket": bucket, "Key": "source"}, CopySourceRange=f"bytes=0-{6 * MIB - 1}",
-    )["CopyPartResult"]["ETag"]  # fmt: skip
+        Bucket=bucket,
+        Key="assembled",
+        UploadId=upload_id,
+        PartNumber=1,
+        CopySource={"Bucket": bucket, "Key": "source"},
+        CopySourceRange=f"bytes=0-{6 * MIB - 1}",
+    )["CopyPartResult"]["ETag"]
     second = s3.upload_part_copy(
-        Bucket=bucket, Key="assembled", UploadId=upload_id, PartNumber=2,
-        CopySource={"Bucket": bucket, "Key": "source"}, CopySourceRange=f"bytes={6 * MIB}-{12 * MIB - 1}",
-    )["CopyPartResult"]["ETag"]  # fmt: skip
+        Bucket=bucket,
+        Key="assembled",
+        UploadId=upload_id,
+        PartNumber=2,
+        CopySource={"Bucket": bucket, "Key": "source"},
+        CopySourceRange=f"bytes={6 * MIB}-{12 * MIB - 1}",
+    )["CopyPartResult"]["ETag"]
     s3.complete_multipart_upload(
-        Bucket=bucket, Key="assembled", UploadId=upload_id,
-        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": first}, {"PartNumber": 2, "ETag": second}]},
-    )  # fmt: skip
+        Bucket=bucket,
+        Key="assembled",
+        UploadId=upload_id,
+        MultipartUpload={
+            "Parts": [{"PartNumber": 1, "ETag": first}, {"PartNumber": 2, "ETag": second}]
+        },
+    )
     assert s3.get_object(Bucket=bucket, Key="assembled")["Body"].read() == source
 
 
