@@ -1,16 +1,39 @@
 #!/usr/bin/env bash
 # Installs the non-Python S3 clients the end-to-end tests drive: rclone and s3cmd (Debian
-# packages). curl comes with the machine; boto3 and the AWS CLI come from pyproject's [test].
+# packages), Node.js >= 20 with npm, and the AWS SDK for JavaScript v3 at the versions pinned in
+# tests/e2e/js/package-lock.json (`npm ci`). curl comes with the machine; boto3 and the AWS CLI
+# come from pyproject's [test]. Run from the repository root (as `make test` does).
 set -euo pipefail
 
 missing=()
 for tool in rclone s3cmd curl; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+# Debian's nodejs ships npm separately; NodeSource's nodejs includes it.
+if ! command -v npm >/dev/null 2>&1 && [[ " ${missing[*]} " != *" nodejs "* ]]; then
+    missing+=(npm)
+fi
 
-echo "installing ${missing[*]} (Debian packages)"
-if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]} (Debian packages)"
+    if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if ! command -v npm >/dev/null 2>&1; then
+        $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
+    fi
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+    echo "Node.js >= 20 is needed by the AWS SDK for JavaScript v3 (found $(node --version))" >&2
+    exit 1
+fi
+
+js=tests/e2e/js
+if [ ! -d "$js/node_modules" ]; then
+    echo "installing the AWS SDK for JavaScript v3 into $js/node_modules (npm ci)"
+    npm ci --prefix "$js" --no-audit --no-fund --loglevel=error
+fi

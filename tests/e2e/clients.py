@@ -1,8 +1,9 @@
 """Shared helpers for the end-to-end tests that drive real S3 clients against `zas serve`.
 
-Each client (AWS CLI v1, curl, rclone, s3cmd) runs as a subprocess with a scrubbed environment
-(no AWS_*/RCLONE_* settings leak in from the host, e.g. AWS_CA_BUNDLE, which makes rclone refuse
-to start) and a hard timeout. What the clients upload is checked independently with boto3.
+Each client (AWS CLI v1, curl, rclone, s3cmd, the AWS SDK for JavaScript v3 under Node.js) runs
+as a subprocess with a scrubbed environment (no AWS_*/RCLONE_* settings leak in from the host,
+e.g. AWS_CA_BUNDLE, which makes rclone refuse to start) and a hard timeout. What the clients
+upload is checked independently with boto3.
 """
 
 from __future__ import annotations
@@ -116,6 +117,19 @@ def bucket_name_fixture(client: str) -> Any:
     return name
 
 
+def other_bucket_fixture(client: str) -> Any:
+    """An `other` fixture: a second, existing bucket for `client` (cross-bucket copies)."""
+
+    @pytest.fixture
+    def other(s3: Any, request: pytest.FixtureRequest) -> str:
+        bucket = unique_bucket(client + "2")
+        s3.create_bucket(Bucket=bucket)
+        request.addfinalizer(lambda: remove_bucket_quietly(s3, bucket))
+        return bucket
+
+    return other
+
+
 def make_tree(root: Path) -> dict[str, bytes]:
     """Write a small tree of files under `root`; return {relative posix path: content}."""
     rng = random.Random(0x2A5)
@@ -123,7 +137,7 @@ def make_tree(root: Path) -> dict[str, bytes]:
         "one.txt": b"one\n",
         f"docs/{TRICKY_NAME}": "tricky key ✓ + spaces\n".encode(),
         "docs/readme.md": b"# readme\n" * 50,
-        # Larger than one socket read / 64 KiB buffer, far below every multipart threshold.
+        # Larger than one socket read / 64 KiB buffer, below every multipart threshold.
         "bin/blob.bin": rng.randbytes(300 * 1024 + 17),
         "empty.dat": b"",
     }
@@ -159,13 +173,42 @@ def assert_stored(s3: Any, bucket: str, key: str, data: bytes) -> None:
     assert got["ETag"] == md5_etag(data)
 
 
+def random_bytes(size: int, seed: int = 0x2A5) -> bytes:
+    return random.Random(seed).randbytes(size)
+
+
+def multipart_etag(data: bytes, part_size: int) -> str:
+    """The ETag S3 gives an object uploaded in `part_size` parts: MD5 of the part MD5s, -N."""
+    digests = [
+        hashlib.md5(data[i : i + part_size]).digest() for i in range(0, len(data), part_size)
+    ]
+    return f'"{hashlib.md5(b"".join(digests)).hexdigest()}-{len(digests)}"'
+
+
+def assert_stored_multipart(s3: Any, bucket: str, key: str, data: bytes, part_size: int) -> None:
+    """Check with boto3 that `key` holds exactly `data`, uploaded in parts of `part_size`."""
+    etag = multipart_etag(data, part_size)
+    head = s3.head_object(Bucket=bucket, Key=key)
+    assert head["ContentLength"] == len(data), (key, head)
+    assert head["ETag"] == etag, (key, head["ETag"], etag)
+    got = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    assert len(got) == len(data) and got == data, f"stored bytes of {key!r} differ"
+
+
+def assert_no_uploads(s3: Any, bucket: str) -> None:
+    uploads = s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+    assert uploads == [], uploads
+
+
 def bucket_exists(s3: Any, bucket: str) -> bool:
     return bucket in {b["Name"] for b in s3.list_buckets()["Buckets"]}
 
 
 def remove_bucket_quietly(s3: Any, bucket: str) -> None:
-    """Test teardown: drop what a failed test left behind (one object at a time)."""
+    """Test teardown: drop what a failed test left behind (uploads, then one object at a time)."""
     try:
+        for upload in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
+            s3.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
         for key in list_keys(s3, bucket):
             s3.delete_object(Bucket=bucket, Key=key)
         s3.delete_bucket(Bucket=bucket)

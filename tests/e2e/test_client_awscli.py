@@ -1,9 +1,13 @@
 """The AWS CLI v1 (from PyPI, run with this interpreter) against a real `zas serve`.
 
-Settings needed: path-style addressing, a multipart threshold above every test file (ZAS has no
-multipart yet), one attempt per request so that server errors are not retried away.
-High-level commands used: s3 mb/cp/sync (both ways, incl. --delete)/ls/rm (incl. --recursive,
-which AWS CLI v1 does with one DeleteObject per key)/rb; s3api for ranges and listings.
+Settings needed: path-style addressing and one attempt per request so that server errors are
+not retried away. The multipart threshold is lowered to 8 MB with 5 MB parts (the S3 minimum) so
+that a ~18 MB file goes up as a 4-part multipart upload, comes down in ranged GETs, and an
+s3-to-s3 `cp`/`mv` of it uses UploadPartCopy; smaller copies use CopyObject. Everything else,
+incl. botocore's default CRC32 request checksums, is stock.
+High-level commands used: s3 mb/cp (up, down, s3-to-s3)/mv/sync (both ways, incl. --delete)/ls/
+rm (incl. --recursive, which AWS CLI v1 does with one DeleteObject per key)/rb; s3api for
+ranges, listings, tagging, DeleteObjects and the multipart upload calls.
 """
 
 from __future__ import annotations
@@ -20,13 +24,17 @@ import pytest
 
 from tests.e2e.clients import (
     TRICKY_NAME,
+    assert_no_uploads,
     assert_stored,
+    assert_stored_multipart,
     bucket_exists,
     bucket_name_fixture,
     client_env,
     list_keys,
     make_tree,
     md5_etag,
+    other_bucket_fixture,
+    random_bytes,
     read_tree,
     run,
     run_fails,
@@ -41,8 +49,8 @@ max_attempts = 1
 retry_mode = standard
 s3 =
     addressing_style = path
-    multipart_threshold = 64MB
-    multipart_chunksize = 64MB
+    multipart_threshold = 8MB
+    multipart_chunksize = 5MB
 """
 
 
@@ -82,6 +90,9 @@ def aws(zas: ZasProcess, tmp_path: Path) -> AwsCli:
 
 
 name = bucket_name_fixture("awscli")
+
+PART = 5 * 1024 * 1024
+other = other_bucket_fixture("awscli")
 
 
 def test_awscli_lifecycle(aws: AwsCli, s3: Any, name: str, tmp_path: Path) -> None:
@@ -252,3 +263,101 @@ def test_awscli_put_object_with_wrong_crc32_is_rejected(
                     "--checksum-crc32", "AAAAAA==")  # fmt: skip
     assert "BadDigest" in out or "InvalidRequest" in out, out
     assert list_keys(s3, name) == ["good"]
+
+
+def test_awscli_multipart_copy_move_sync(
+    aws: AwsCli, s3: Any, name: str, other: str, tmp_path: Path
+) -> None:
+    s3.create_bucket(Bucket=name)
+    big = random_bytes(18 * 1024 * 1024 + 17, seed=1)  # 5 + 5 + 5 + 3 MiB: four parts
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "big.bin").write_bytes(big)
+    (src / "sub" / "small.txt").write_bytes(b"small\n")
+
+    # Upload above the threshold: CreateMultipartUpload, 4 x UploadPart, Complete.
+    out = aws("s3", "cp", src / "big.bin", f"s3://{name}/up/big file.bin")
+    assert "upload: " in out, out
+    assert_stored_multipart(s3, name, "up/big file.bin", big, PART)
+    assert_no_uploads(s3, name)
+    # Download above the threshold (ranged GETs), compared byte for byte.
+    down = tmp_path / "down.bin"
+    aws("s3", "cp", f"s3://{name}/up/big file.bin", down)
+    assert down.read_bytes() == big
+
+    # The same from stdin (size unknown up front: parts until EOF) and back to stdout.
+    run(aws.args("s3", "cp", "-", f"s3://{name}/up/stdin.bin"), env=aws.env, input=big)
+    assert_stored_multipart(s3, name, "up/stdin.bin", big, PART)
+    assert run(aws.args("s3", "cp", f"s3://{name}/up/stdin.bin", "-"), env=aws.env).stdout == big
+    s3.delete_object(Bucket=name, Key="up/stdin.bin")
+
+    # s3-to-s3 copies: the big one with UploadPartCopy across buckets, a small one with
+    # CopyObject; then a move (copy + DeleteObject) of each.
+    out = aws("s3", "cp", f"s3://{name}/up/big file.bin", f"s3://{other}/copy/big+copy.bin")
+    assert f"copy: s3://{name}/up/big file.bin to s3://{other}/copy/big+copy.bin" in out, out
+    assert_stored_multipart(s3, other, "copy/big+copy.bin", big, PART)
+    s3.put_object(Bucket=name, Key=f"small/{TRICKY_NAME}", Body=b"tiny")
+    aws("s3", "cp", f"s3://{name}/small/{TRICKY_NAME}", f"s3://{other}/copy/{TRICKY_NAME}")
+    assert_stored(s3, other, f"copy/{TRICKY_NAME}", b"tiny")
+    out = aws("s3", "mv", f"s3://{other}/copy/big+copy.bin", f"s3://{other}/moved/big.bin")
+    assert "move: " in out, out
+    out = aws("s3", "mv", f"s3://{other}/copy/{TRICKY_NAME}", f"s3://{other}/moved/tiny")
+    assert list_keys(s3, other) == ["moved/big.bin", "moved/tiny"]
+    assert_stored_multipart(s3, other, "moved/big.bin", big, PART)
+    assert_stored(s3, other, "moved/tiny", b"tiny")
+    assert_no_uploads(s3, other)
+
+    # sync both ways with the multipart file in the tree; a second sync has nothing to do.
+    out = aws("s3", "sync", src, f"s3://{name}/tree/")
+    assert out.count("upload: ") == 2, out
+    assert_stored_multipart(s3, name, "tree/big.bin", big, PART)
+    assert_stored(s3, name, "tree/sub/small.txt", b"small\n")
+    back = tmp_path / "back"
+    out = aws("s3", "sync", f"s3://{name}/tree/", back)
+    assert out.count("download: ") == 2, out
+    assert read_tree(back) == read_tree(src)
+    assert "upload:" not in aws("s3", "sync", src, f"s3://{name}/tree/")
+
+    # Tagging through s3api (the request body carries a CRC32, not Content-MD5).
+    aws("s3api", "put-object-tagging", "--bucket", name, "--key", "up/big file.bin",
+        "--tagging", "TagSet=[{Key=build,Value=42},{Key=stage,Value=ci test}]")  # fmt: skip
+    tags = aws.json("s3api", "get-object-tagging", "--bucket", name, "--key", "up/big file.bin")
+    assert sorted((t["Key"], t["Value"]) for t in tags["TagSet"]) == [
+        ("build", "42"), ("stage", "ci test"),
+    ]  # fmt: skip
+    got = s3.get_object_tagging(Bucket=name, Key="up/big file.bin")["TagSet"]
+    assert {t["Key"]: t["Value"] for t in got} == {"build": "42", "stage": "ci test"}
+
+    # An interrupted multipart upload: listed with its part, then aborted.
+    created = aws.json("s3api", "create-multipart-upload", "--bucket", name, "--key", "partial")
+    upload_id = created["UploadId"]
+    part = tmp_path / "part"
+    part.write_bytes(big[:PART])
+    uploaded = aws.json("s3api", "upload-part", "--bucket", name, "--key", "partial",
+                        "--part-number", "1", "--upload-id", upload_id, "--body", part)  # fmt: skip
+    assert uploaded["ETag"] == md5_etag(big[:PART])
+    listed = aws.json("s3api", "list-multipart-uploads", "--bucket", name)
+    assert [(u["Key"], u["UploadId"]) for u in listed["Uploads"]] == [("partial", upload_id)]
+    parts = aws.json("s3api", "list-parts", "--bucket", name, "--key", "partial",
+                     "--upload-id", upload_id)  # fmt: skip
+    assert [(p["PartNumber"], p["ETag"], p["Size"]) for p in parts["Parts"]] == [
+        (1, uploaded["ETag"], PART)
+    ]
+    aws("s3api", "abort-multipart-upload", "--bucket", name, "--key", "partial",
+        "--upload-id", upload_id)  # fmt: skip
+    assert_no_uploads(s3, name)
+    assert "partial" not in list_keys(s3, name)
+
+    # DeleteObjects through s3api, then rm --recursive for the rest.
+    deleted = aws.json("s3api", "delete-objects", "--bucket", name, "--delete",
+                       json.dumps({"Objects": [{"Key": "up/big file.bin"},
+                                               {"Key": f"small/{TRICKY_NAME}"},
+                                               {"Key": "never/existed"}]}))  # fmt: skip
+    assert sorted(d["Key"] for d in deleted["Deleted"]) == sorted(
+        ["up/big file.bin", f"small/{TRICKY_NAME}", "never/existed"]
+    )
+    assert not deleted.get("Errors"), deleted
+    assert list_keys(s3, name) == ["tree/big.bin", "tree/sub/small.txt"]
+    out = aws("s3", "rm", "--recursive", f"s3://{name}/")
+    assert out.count("delete: ") == 2, out
+    assert list_keys(s3, name) == []

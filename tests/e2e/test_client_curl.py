@@ -4,7 +4,11 @@ Setting needed: curl 7.88 does not send `x-amz-content-sha256` (added in curl 8)
 ZAS, requires it with header SigV4; so every request passes it with `-H` (the body's SHA-256, or
 that of the empty string), and curl signs it along with the other x-amz-* headers.
 curl 7.88 also signs the query string as written (no sorting, no encoding: fixed in curl 8), so
-queries here are written already canonical: parameters sorted, values percent-encoded.
+queries here are written already canonical: parameters sorted, values percent-encoded, and a
+valueless subresource written with its `=` (`?uploads=`, `?delete=`, `?tagging=`).
+Beyond the object basics: a multipart upload by hand (Create, UploadPart, ListParts,
+ListMultipartUploads, Complete, Abort), UploadPartCopy with x-amz-copy-source-range, CopyObject,
+tagging and DeleteObjects, with the XML bodies and Content-MD5 a hand-written client sends.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ import pytest
 
 from tests.e2e.clients import (
     TRICKY_NAME,
+    assert_no_uploads,
     assert_stored,
+    assert_stored_multipart,
     bucket_exists,
     bucket_name_fixture,
     client_env,
@@ -28,6 +34,8 @@ from tests.e2e.clients import (
     list_keys,
     make_tree,
     md5_etag,
+    multipart_etag,
+    random_bytes,
     require_binary,
     run,
     text,
@@ -125,6 +133,23 @@ def curl(zas: ZasProcess, tmp_path: Path) -> Curl:
 
 
 name = bucket_name_fixture("curl")
+PART = 5 * 1024 * 1024
+
+
+def _q(value: str) -> str:
+    return urllib.parse.quote(value, safe="-_.~")
+
+
+def _content_md5(data: bytes) -> str:
+    return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+def _complete_xml(etags: list[str]) -> bytes:
+    parts = "".join(
+        f"<Part><PartNumber>{n}</PartNumber><ETag>{etag}</ETag></Part>"
+        for n, etag in enumerate(etags, 1)
+    )
+    return f"<CompleteMultipartUpload>{parts}</CompleteMultipartUpload>".encode()
 
 
 def test_curl_lifecycle(curl: Curl, s3: Any, name: str, tmp_path: Path) -> None:
@@ -223,3 +248,113 @@ def test_curl_errors(curl: Curl, s3: Any, name: str, tmp_path: Path) -> None:
     r = curl("PUT", curl.url(name, "bad-md5"), upload=body, headers={"Content-MD5": wrong_md5})
     assert (r.status, r.error_code()) == (400, "BadDigest"), r
     assert list_keys(s3, name) == ["present"]
+
+
+def test_curl_multipart_copy_tagging_batch_delete(
+    curl: Curl, s3: Any, name: str, tmp_path: Path
+) -> None:
+    s3.create_bucket(Bucket=name)
+    data = random_bytes(PART + 1024 * 1024 + 3, seed=4)  # 5 MiB + 1 MiB: two parts
+    key = f"mp/{TRICKY_NAME}"
+
+    def body(label: str, content: bytes) -> Path:
+        path = tmp_path / label
+        path.write_bytes(content)
+        return path
+
+    # CreateMultipartUpload, two parts, ListParts and ListMultipartUploads, Complete.
+    r = curl("POST", curl.url(name, key, "uploads="))
+    assert r.status == 200, r
+    upload_id = ET.fromstring(r.body).findtext("s3:UploadId", namespaces=NS)
+    assert upload_id, r
+    uid = _q(upload_id)
+    etags = []
+    for number, chunk in enumerate((data[:PART], data[PART:]), 1):
+        r = curl("PUT", curl.url(name, key, f"partNumber={number}&uploadId={uid}"),
+                 upload=body(f"part{number}", chunk))  # fmt: skip
+        assert r.status == 200 and r.headers["etag"] == md5_etag(chunk), r
+        etags.append(r.headers["etag"])
+    r = curl("GET", curl.url(name, key, f"uploadId={uid}"))
+    assert r.status == 200, r
+    listed = ET.fromstring(r.body).findall("s3:Part", NS)
+    assert [(p.findtext("s3:PartNumber", namespaces=NS), p.findtext("s3:ETag", namespaces=NS))
+            for p in listed] == [("1", etags[0]), ("2", etags[1])]  # fmt: skip
+    r = curl("GET", curl.url(name, query="uploads="))
+    assert r.status == 200, r
+    uploads = ET.fromstring(r.body).findall("s3:Upload", NS)
+    assert [(u.findtext("s3:Key", namespaces=NS), u.findtext("s3:UploadId", namespaces=NS))
+            for u in uploads] == [(key, upload_id)]  # fmt: skip
+    r = curl("POST", curl.url(name, key, f"uploadId={uid}"),
+             upload=body("complete.xml", _complete_xml(etags)))  # fmt: skip
+    assert r.status == 200, r
+    assert ET.fromstring(r.body).findtext("s3:ETag", namespaces=NS) == multipart_etag(data, PART)
+    assert_stored_multipart(s3, name, key, data, PART)
+    assert_no_uploads(s3, name)
+
+    # GET of the whole object, a range across the part boundary, one part by number.
+    r = curl("GET", curl.url(name, key))
+    assert r.status == 200 and r.body == data, r.status
+    r = curl("GET", curl.url(name, key), headers={"Range": f"bytes={PART - 5}-{PART + 4}"})
+    assert (r.status, r.body) == (206, data[PART - 5 : PART + 5]), r
+    r = curl("GET", curl.url(name, key, "partNumber=2"))
+    assert r.status == 206 and r.body == data[PART:], r.status
+    assert r.headers["x-amz-mp-parts-count"] == "2", r
+
+    # CopyObject (URL-encoded source key) and UploadPartCopy with a source range.
+    source = f"/{name}/{urllib.parse.quote(key)}"
+    r = curl("PUT", curl.url(name, "copy/whole"), headers={"x-amz-copy-source": source})
+    assert r.status == 200, r
+    assert ET.fromstring(r.body).tag == f"{{{NS['s3']}}}CopyObjectResult", r
+    assert s3.get_object(Bucket=name, Key="copy/whole")["Body"].read() == data
+    r = curl("POST", curl.url(name, "copy/ranged", "uploads="))
+    uid2 = _q(ET.fromstring(r.body).findtext("s3:UploadId", namespaces=NS) or "")
+    copied = []
+    # Part 1 is 5 MiB from offset 1 MiB (across the source's part boundary), part 2 the first MiB.
+    mib = 1024 * 1024
+    for number, (first, last) in enumerate(((mib, mib + PART - 1), (0, mib - 1)), 1):
+        r = curl("PUT", curl.url(name, "copy/ranged", f"partNumber={number}&uploadId={uid2}"),
+                 headers={"x-amz-copy-source": source,
+                          "x-amz-copy-source-range": f"bytes={first}-{last}"})  # fmt: skip
+        assert r.status == 200, r
+        etag = ET.fromstring(r.body).findtext("s3:ETag", namespaces=NS)
+        assert etag == md5_etag(data[first : last + 1]), r
+        copied.append(etag)
+    r = curl("POST", curl.url(name, "copy/ranged", f"uploadId={uid2}"),
+             upload=body("complete2.xml", _complete_xml(copied)))  # fmt: skip
+    assert r.status == 200, r
+    swapped = data[mib : mib + PART] + data[:mib]
+    assert s3.get_object(Bucket=name, Key="copy/ranged")["Body"].read() == swapped
+
+    # An upload that is aborted leaves nothing behind.
+    r = curl("POST", curl.url(name, "aborted", "uploads="))
+    uid3 = _q(ET.fromstring(r.body).findtext("s3:UploadId", namespaces=NS) or "")
+    r = curl("DELETE", curl.url(name, "aborted", f"uploadId={uid3}"))
+    assert r.status == 204, r
+    assert_no_uploads(s3, name)
+
+    # Tagging with Content-MD5 on the XML body.
+    tagging = (b"<Tagging><TagSet><Tag><Key>build</Key><Value>42</Value></Tag>"
+               b"<Tag><Key>stage</Key><Value>ci</Value></Tag></TagSet></Tagging>")  # fmt: skip
+    r = curl("PUT", curl.url(name, "copy/whole", "tagging="), upload=body("tags.xml", tagging),
+             headers={"Content-MD5": _content_md5(tagging)})  # fmt: skip
+    assert r.status == 200, r
+    r = curl("GET", curl.url(name, "copy/whole", "tagging="))
+    assert r.status == 200, r
+    tags = {t.findtext("s3:Key", namespaces=NS): t.findtext("s3:Value", namespaces=NS)
+            for t in ET.fromstring(r.body).findall("s3:TagSet/s3:Tag", NS)}  # fmt: skip
+    assert tags == {"build": "42", "stage": "ci"}
+    got = s3.get_object_tagging(Bucket=name, Key="copy/whole")["TagSet"]
+    assert {t["Key"]: t["Value"] for t in got} == tags
+
+    # DeleteObjects with Content-MD5; a key that never existed is reported deleted too.
+    keys = [key, "copy/whole", "copy/ranged", "never/existed"]
+    delete = ("<Delete>" + "".join(f"<Object><Key>{k}</Key></Object>" for k in keys)
+              + "</Delete>").encode()  # fmt: skip
+    r = curl("POST", curl.url(name, query="delete="), upload=body("delete.xml", delete),
+             headers={"Content-MD5": _content_md5(delete)})  # fmt: skip
+    assert r.status == 200, r
+    root = ET.fromstring(r.body)
+    assert sorted(d.findtext("s3:Key", namespaces=NS) or "" for d in
+                  root.findall("s3:Deleted", NS)) == sorted(keys), r  # fmt: skip
+    assert root.findall("s3:Error", NS) == [], r
+    assert list_keys(s3, name) == []

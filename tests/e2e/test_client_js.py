@@ -138,7 +138,8 @@ def test_js_sdk_lifecycle(
 
     steps = [s["step"] for s in summary["steps"]]
     assert steps == [
-        "put-object-buffer", "put-object-stream", "get-object", "head-object",
+        "put-object-buffer", "put-object-stream", "put-object-algorithms", "get-object",
+        "head-object",
         "list-objects-v2", "upload-multipart", "get-multipart", "multipart-abort",
         "copy-object", "tagging", "presigned", "delete-objects",
     ], steps  # fmt: skip
@@ -169,9 +170,24 @@ def test_js_sdk_lifecycle(
         assert hashlib.sha256(body).hexdigest() == obj["sha256"], obj["key"]
     mine = sorted(o["key"] for o in objects.values() if o["bucket"] == name)
     assert list_keys(s3, name) == mine
-    assert mine == sorted(
-        ["js/small ünï+€.bin", "js/multipart/big file.bin", "js/tagged.txt", "js/presigned-put.txt"]
-    )
+    checksum_keys = [
+        f"js/checksums/{alg}-{mode}.bin"
+        for alg in ("CRC32C", "CRC64NVME", "SHA1", "SHA256")
+        for mode in ("header", "trailer")
+    ]
+    named = ["js/small ünï+€.bin", "js/multipart/big file.bin", "js/tagged.txt"]
+    assert mine == sorted([*named, "js/presigned-put.txt", *checksum_keys])
+    # The checksum algorithms went as headers and as aws-chunked trailers, and what ZAS stored
+    # is right (SHA-1/SHA-256 recomputed here; the CRCs were validated by the SDK's GetObject).
+    trailers = {w["trailer"] for w in puts if w["contentEncoding"] == "aws-chunked"}
+    assert {f"x-amz-checksum-{a}" for a in ("crc32c", "crc64nvme", "sha1", "sha256")} <= trailers
+    for alg, digest in (("SHA1", hashlib.sha1), ("SHA256", hashlib.sha256)):
+        key = f"js/checksums/{alg}-trailer.bin"
+        data = s3.get_object(Bucket=name, Key=key)["Body"].read()
+        expected = base64.b64encode(digest(data).digest()).decode()
+        assert summary["algorithms"][alg] == expected, alg
+        head = s3.head_object(Bucket=name, Key=key, ChecksumMode="ENABLED")
+        assert head.get(f"Checksum{alg}") == expected, head
     assert list_keys(s3, copy_bucket) == ["copied/big+copy ü.bin"]
 
     big = s3.head_object(Bucket=name, Key="js/multipart/big file.bin")

@@ -1,14 +1,20 @@
 """rclone (Debian package) against a real `zas serve`.
 
 Settings needed: the remote comes from RCLONE_CONFIG_ZAS_* variables (type s3, provider Other,
-path style, region us-east-1) with an empty config file; `--s3-upload-cutoff` above every test
-file so that rclone never starts a multipart upload; one attempt per operation so that server
-errors are not retried away. AWS_CA_BUNDLE must not be inherited (rclone then refuses to start:
-"LoadCustomCABundleError ... unsupported transport"), which clients.client_env takes care of.
+path style, region us-east-1) with an empty config file; one attempt per operation so that
+server errors are not retried away. `--s3-upload-cutoff 5M --s3-chunk-size 5M` make a 12 MB file
+a 3-part multipart upload (rclone keeps the whole file's MD5 in x-amz-meta-md5chksum for
+`check`); a server-side `copyto` within the remote is one CopyObject, or UploadPartCopy parts
+with `--s3-copy-cutoff 5M`. rclone 1.60 deletes with one DeleteObject per key (`delete`,
+`purge`; `purge` asks GetBucketVersioning first) and has no batch delete; `backend cleanup`
+lists and aborts incomplete multipart uploads. AWS_CA_BUNDLE must not be inherited (rclone then
+refuses to start: "LoadCustomCABundleError ... unsupported transport"), which
+clients.client_env takes care of.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from datetime import UTC, datetime
@@ -19,12 +25,16 @@ import pytest
 
 from tests.e2e.clients import (
     TRICKY_NAME,
+    assert_no_uploads,
     assert_stored,
+    assert_stored_multipart,
     bucket_exists,
     bucket_name_fixture,
     client_env,
     list_keys,
     make_tree,
+    other_bucket_fixture,
+    random_bytes,
     read_tree,
     require_binary,
     run,
@@ -34,8 +44,8 @@ from tests.e2e.clients import (
 from tests.zasproc import ACCESS_KEY, SECRET_KEY, ZasProcess
 
 FLAGS = [
-    "--s3-upload-cutoff", "100M",
-    "--s3-chunk-size", "100M",
+    "--s3-upload-cutoff", "5M",
+    "--s3-chunk-size", "5M",
     "--retries", "1",
     "--low-level-retries", "1",
     "--contimeout", "10s",
@@ -83,6 +93,8 @@ def rclone(zas: ZasProcess, tmp_path: Path) -> Rclone:
 
 
 name = bucket_name_fixture("rclone")
+other = other_bucket_fixture("rclone")
+PART = 5 * 1024 * 1024
 
 
 def test_rclone_lifecycle(rclone: Rclone, s3: Any, name: str, tmp_path: Path) -> None:
@@ -177,3 +189,62 @@ def test_rclone_errors(rclone: Rclone, s3: Any, name: str, tmp_path: Path) -> No
     out = rclone.fails("check", "--download", tmp_path / "local", f"zas:{name}")
     assert "1 differences found" in out, out
     assert list_keys(s3, name) == ["present"]
+
+
+def test_rclone_multipart_server_side_copy_purge(
+    rclone: Rclone, s3: Any, name: str, other: str, tmp_path: Path
+) -> None:
+    s3.create_bucket(Bucket=name)
+    big = random_bytes(12 * 1024 * 1024 + 5, seed=2)  # 5 + 5 + 2 MiB: three parts
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "big.bin").write_bytes(big)
+    (src / "small.txt").write_bytes(b"small\n")
+
+    # Above --s3-upload-cutoff: a multipart upload; the small file is a single PUT.
+    out = rclone("copy", "-v", src, f"zas:{name}/up")
+    assert "Transferred:            2 / 2, 100%" in out, out
+    assert_stored_multipart(s3, name, "up/big.bin", big, PART)
+    assert_stored(s3, name, "up/small.txt", b"small\n")
+    assert_no_uploads(s3, name)
+    # rclone's MD5 of a multipart object comes from its own metadata, as ZAS returned it.
+    entries = json.loads(rclone.stdout("lsjson", "--hash", f"zas:{name}/up/big.bin"))
+    assert entries[0]["Hashes"]["md5"] == hashlib.md5(big).hexdigest(), entries
+    assert entries[0]["Size"] == len(big)
+    out = rclone("check", src, f"zas:{name}/up")
+    assert "0 differences found" in out and "2 matching files" in out, out
+    out = rclone("check", "--download", src, f"zas:{name}/up")
+    assert "0 differences found" in out, out
+    rclone("copyto", f"zas:{name}/up/big.bin", tmp_path / "down.bin")
+    assert (tmp_path / "down.bin").read_bytes() == big
+
+    # Server-side copies: CopyObject across buckets, UploadPartCopy with a low copy cutoff.
+    out = rclone("copyto", "-v", f"zas:{name}/up/big.bin", f"zas:{other}/copy/{TRICKY_NAME}")
+    assert "Copied (server-side copy)" in out, out
+    got = s3.get_object(Bucket=other, Key=f"copy/{TRICKY_NAME}")["Body"].read()
+    assert got == big
+    out = rclone("copyto", "-v", "--s3-copy-cutoff", "5M",
+                 f"zas:{name}/up/big.bin", f"zas:{other}/parts/big.bin")  # fmt: skip
+    assert "Copied (server-side copy)" in out, out
+    assert_stored_multipart(s3, other, "parts/big.bin", big, PART)
+    assert_no_uploads(s3, other)
+    out = rclone("moveto", "-v", f"zas:{name}/up/small.txt", f"zas:{other}/moved.txt")
+    assert "Moved (server-side)" in out or "Copied (server-side copy)" in out, out
+    assert list_keys(s3, name) == ["up/big.bin"]
+    assert_stored(s3, other, "moved.txt", b"small\n")
+    out = rclone("check", "--download", f"zas:{name}/up", f"zas:{other}/parts")
+    assert "0 differences found" in out, out
+
+    # An interrupted multipart upload: listed, then aborted by `backend cleanup`.
+    upload_id = s3.create_multipart_upload(Bucket=name, Key="partial")["UploadId"]
+    s3.upload_part(Bucket=name, Key="partial", UploadId=upload_id, PartNumber=1, Body=big[:PART])
+    listed = json.loads(rclone.stdout("backend", "list-multipart-uploads", f"zas:{name}"))
+    assert [(u["Key"], u["UploadId"]) for u in listed[name]] == [("partial", upload_id)], listed
+    rclone("backend", "cleanup", "-o", "max-age=0s", f"zas:{name}")
+    assert_no_uploads(s3, name)
+
+    # purge: every object, then the bucket.
+    rclone("purge", f"zas:{other}")
+    assert not bucket_exists(s3, other)
+    rclone("purge", f"zas:{name}")
+    assert not bucket_exists(s3, name)

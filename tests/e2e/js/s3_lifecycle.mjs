@@ -143,6 +143,37 @@ async function main() {
   });
   remember(Bucket, streamedKey, streamed);
 
+  // 2b. The other checksum algorithms, each as a header (Buffer body) and as an aws-chunked
+  // trailer (stream body); the stored checksum comes back with ChecksumMode ENABLED and a full
+  // GetObject validates it.
+  summary.algorithms = {};
+  await run("put-object-algorithms", async () => {
+    for (const algorithm of ["CRC32C", "CRC64NVME", "SHA1", "SHA256"]) {
+      const data = randomBytes(64 * 1024 + algorithm.length);
+      const path = join(tmp, `alg-${algorithm}.bin`);
+      writeFileSync(path, data);
+      const field = `Checksum${algorithm}`;
+      const results = {};
+      for (const [mode, Body] of [["header", data], ["trailer", createReadStream(path)]]) {
+        const Key = `js/checksums/${algorithm}-${mode}.bin`;
+        const put = await client.send(new PutObjectCommand({
+          Bucket, Key, Body, ContentLength: data.length, ChecksumAlgorithm: algorithm }));
+        check(put[field], `PutObject (${algorithm}, ${mode}) returned no ${field}`, put);
+        const head = await client.send(
+          new HeadObjectCommand({ Bucket, Key, ChecksumMode: "ENABLED" }));
+        check(head[field] === put[field], `HeadObject ${field} (${mode})`,
+          { put: put[field], head: head[field] });
+        const got = await client.send(new GetObjectCommand({ Bucket, Key }));
+        sameBytes(await bodyBytes(got), data, `GetObject ${Key}`);
+        remember(Bucket, Key, data);
+        results[mode] = put[field];
+      }
+      check(results.header === results.trailer, `${algorithm}: header and trailer checksums differ`,
+        results);
+      summary.algorithms[algorithm] = results.header;
+    }
+  });
+
   // 3. GetObject (the SDK asks for and validates the checksum) and HeadObject.
   await run("get-object", async () => {
     for (const [key, data] of [
@@ -194,7 +225,7 @@ async function main() {
     check(pages === 3, `expected 3 pages of 3 keys, got ${pages}`);
     const top = await client.send(new ListObjectsV2Command({ Bucket, Prefix: "js/", Delimiter: "/" }));
     const prefixes = (top.CommonPrefixes ?? []).map((p) => p.Prefix);
-    check(JSON.stringify(prefixes) === JSON.stringify(["js/list/"]), "CommonPrefixes", prefixes);
+    check(JSON.stringify(prefixes) === JSON.stringify(["js/checksums/", "js/list/"]), "CommonPrefixes", prefixes);
     summary.listPages = pages;
   });
 
