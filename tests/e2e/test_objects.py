@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import http.client
 import zlib
 from typing import Any
 
@@ -303,3 +304,25 @@ def test_malformed_checksum_header_is_invalid_request(zas: ZasProcess, bucket: s
     headers = sign_headers("PUT", url, headers={"x-amz-checksum-crc32": "not-base64"}, body=b"b")
     response = send("PUT", url, headers, b"b")
     assert (response.status, response.code) == (400, "InvalidRequest"), response
+
+
+def test_put_over_5_gib_is_entity_too_large_before_any_byte_is_stored(
+    zas: ZasProcess, s3: Any, bucket: str
+) -> None:
+    url = f"{zas.endpoint}/{bucket}/huge"
+    headers = sign_headers("PUT", url, payload_hash="UNSIGNED-PAYLOAD")
+    headers["Content-Length"] = str(5 * 1024**3 + 1)
+    connection = http.client.HTTPConnection("127.0.0.1", zas.port, timeout=60)
+    try:
+        connection.putrequest("PUT", f"/{bucket}/huge")
+        for name, value in headers.items():
+            connection.putheader(name, value)
+        connection.endheaders()
+        connection.send(b"only a few bytes of the announced 5 GiB")
+        response = connection.getresponse()
+        body = response.read()
+    finally:
+        connection.close()
+    assert response.status == 400
+    assert b"<Code>EntityTooLarge</Code>" in body
+    _assert_absent(s3, bucket, "huge")

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
 import attrs
+import trio
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -25,6 +26,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # An early error on a PUT reads (and discards) at most this much of the unread body before
 # answering, so the client sees the error instead of a reset connection mid-upload.
 DRAIN_LIMIT = 8 * 1024 * 1024
+# ... and waits at most this long for it: a client that announced a body it never sends gets
+# its error anyway.
+DRAIN_TIMEOUT = 5.0
 
 
 class ClientDisconnected(Exception):
@@ -68,17 +72,21 @@ class RequestBody:
             parts.append(chunk)
         return b"".join(parts)
 
-    async def drain(self, limit: int = DRAIN_LIMIT) -> bool:
-        """Discard the unread body; False if it was larger than `limit` (close the socket)."""
+    async def drain(self, limit: int = DRAIN_LIMIT, timeout: float = DRAIN_TIMEOUT) -> bool:
+        """Discard the unread body; False if it was larger than `limit` or slower than
+        `timeout` seconds (then the response closes the connection)."""
         drained = 0
-        try:
-            async for chunk in self.chunks():
-                drained += len(chunk)
-                if drained > limit:
-                    return False
-        except (ClientDisconnected, BodyTooLarge):
-            return False
-        return True
+        self.limit = None
+        with trio.move_on_after(timeout):
+            try:
+                async for chunk in self.chunks():
+                    drained += len(chunk)
+                    if drained > limit:
+                        return False
+            except (ClientDisconnected, BodyTooLarge):
+                return False
+            return True
+        return False
 
 
 class BodyTooLarge(Exception):
