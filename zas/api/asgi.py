@@ -72,12 +72,12 @@ class RequestBody:
             parts.append(chunk)
         return b"".join(parts)
 
-    async def drain(self, limit: int = DRAIN_LIMIT, timeout: float = DRAIN_TIMEOUT) -> bool:
+    async def drain(self, limit: int = DRAIN_LIMIT) -> bool:
         """Discard the unread body; False if it was larger than `limit` or slower than
-        `timeout` seconds (then the response closes the connection)."""
+        DRAIN_TIMEOUT seconds (then the response closes the connection)."""
         drained = 0
         self.limit = None
-        with trio.move_on_after(timeout):
+        with trio.move_on_after(DRAIN_TIMEOUT):
             try:
                 async for chunk in self.chunks():
                     drained += len(chunk)
