@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import os
 import time
 from pathlib import Path
@@ -345,3 +346,12 @@ def test_incomplete_uploads_expire_and_their_parts_are_collected(fresh_zas: ZasP
         time.sleep(0.1)
     assert "Uploads" not in s3.list_multipart_uploads(Bucket="expiry")
     assert not (fresh_zas.data_dir / "blobs" / "sha256" / digest[:2] / digest).exists()
+
+
+def test_default_upload_fileobj_and_download_fileobj(s3: Any, bucket: str) -> None:
+    data = os.urandom(11 * MIB)
+    config = TransferConfig(multipart_threshold=5 * MIB, multipart_chunksize=5 * MIB)
+    s3.upload_fileobj(io.BytesIO(data), bucket, "fileobj.bin", Config=config)
+    out = io.BytesIO()
+    s3.download_fileobj(bucket, "fileobj.bin", out, Config=config)
+    assert out.getvalue() == data
