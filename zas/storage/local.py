@@ -22,6 +22,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 import outcome
 import trio
@@ -50,10 +51,7 @@ class LocalBlobStore:
     @asynccontextmanager
     async def open_writer(self, checksums: Collection[str] = ()) -> AsyncIterator[LocalBlobWriter]:
         path = self.tmp_dir / f"{uuid.uuid4().hex}.part"
-        fd = await trio.to_thread.run_sync(
-            os.open, path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600
-        )
-        writer = LocalBlobWriter(self, path, fd, Checksummer.for_algorithms(checksums))
+        writer = LocalBlobWriter(self, path, Checksummer.for_algorithms(checksums))
         try:
             yield writer
         finally:
@@ -67,14 +65,30 @@ class LocalBlobStore:
         self, sha256: str, start: int = 0, end: int | None = None
     ) -> AsyncIterator[bytes]:
         path = self.path_of(sha256)
+        first_size = READ_CHUNK if end is None else min(READ_CHUNK, end - start)
+
+        def open_and_read() -> tuple[BinaryIO, bytes]:
+            # Opening and the first read share one worker-thread hop: a small object is
+            # then served with a single one.
+            handle = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the generator
+            if start:
+                handle.seek(start)
+            return handle, handle.read(first_size)
+
         try:
-            handle = await trio.to_thread.run_sync(open, path, "rb", 0)
+            handle, first = await trio.to_thread.run_sync(open_and_read)
         except FileNotFoundError:
             raise BlobNotFound(sha256) from None
         try:
-            if start:
-                handle.seek(start)
             remaining = None if end is None else end - start
+            if remaining is not None:
+                remaining -= len(first)
+            if first:
+                yield first
+            if len(first) < first_size:  # end of file
+                if remaining:
+                    raise StorageError(f"blob {sha256} is shorter than expected")
+                return
             while remaining is None or remaining > 0:
                 size = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
                 chunk = await trio.to_thread.run_sync(handle.read, size)
@@ -179,13 +193,12 @@ start_writeback = _load_sync_file_range()
 class LocalBlobWriter:
     """One blob being written. Created by `LocalBlobStore.open_writer`."""
 
-    def __init__(
-        self, store: LocalBlobStore, path: Path, fd: int, extra: Checksummer | None = None
-    ) -> None:
+    def __init__(self, store: LocalBlobStore, path: Path, extra: Checksummer | None = None) -> None:
         self._store = store
         self._extra = extra
         self._path = path
-        self._fd: int | None = fd
+        # Opened by the first write, in its worker thread (one hop fewer for small blobs).
+        self._fd: int | None = None
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._sha256 = hashlib.sha256()
         self._size = 0
@@ -201,7 +214,8 @@ class LocalBlobWriter:
         if self._extra is not None:
             self._extra.update(buffer)
         view = memoryview(buffer)
-        assert self._fd is not None
+        if self._fd is None:
+            self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         while view:
             written = os.write(self._fd, view)
             view = view[written:]
@@ -233,11 +247,10 @@ class LocalBlobWriter:
     async def finish(self) -> BlobInfo:
         if self._info is not None:
             return self._info
-        if self._buffer:
-            await self._hand_off()
         await self.wait_pending()
-        if self._store.fsync:
-            await trio.to_thread.run_sync(self._fsync)
+        # The last buffer and the fsync share one worker-thread hop.
+        buffer, self._buffer = bytes(self._buffer), bytearray()
+        await trio.to_thread.run_sync(self._absorb_and_sync, buffer)
         self._info = BlobInfo(
             self._sha256.hexdigest(),
             self._md5.hexdigest(),
@@ -252,9 +265,12 @@ class LocalBlobWriter:
         self._committed = True
         return info
 
-    def _fsync(self) -> None:
-        assert self._fd is not None
-        os.fsync(self._fd)
+    def _absorb_and_sync(self, buffer: bytes) -> None:
+        if buffer or self._fd is None:  # an empty blob still needs its (empty) file
+            self._absorb(buffer)
+        if self._store.fsync:
+            assert self._fd is not None
+            os.fsync(self._fd)
 
     def _move_into_place(self, sha256: str) -> None:
         final = self._store.path_of(sha256)
