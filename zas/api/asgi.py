@@ -124,13 +124,23 @@ class Response:
         if self.stream is None:
             await send({"type": "http.response.body", "body": self.body, "more_body": False})
             return len(self.body)
+        # One chunk of read-ahead, so the last chunk goes out flagged as the end of the body:
+        # a small object is then one body message (and one socket write) instead of two.
         sent = 0
+        stream = self.stream
+        chunk = None
         try:
-            async for chunk in self.stream:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            chunk = await anext(stream, None)
+            while chunk is not None:
+                following = await anext(stream, None)
+                more = following is not None
+                await send({"type": "http.response.body", "body": chunk, "more_body": more})
                 sent += len(chunk)
+                chunk = following
+                if not more:
+                    return sent
         finally:
-            await _close(self.stream)
+            await _close(stream)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         return sent
 

@@ -316,9 +316,18 @@ def _request_date(request: HttpRequest) -> datetime:
     return parsed
 
 
+_AMZ_DATE_FORM = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z", re.ASCII)
+
+
 def _parse_amz_date(value: str, error: type[Exception]) -> datetime:
+    # A regex and int() instead of strptime: this runs on every request, and strptime is
+    # one of the larger costs of SigV4 verification in the profile.
+    match = _AMZ_DATE_FORM.fullmatch(value)
     try:
-        return datetime.strptime(value, _AMZ_DATE).replace(tzinfo=UTC)
+        if match is None:
+            raise ValueError(value)
+        year, month, day, hour, minute, second = (int(part) for part in match.groups())
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError:
         raise error(
             f"Invalid date {value[:32]!r}; expected ISO 8601 basic format YYYYMMDD'T'HHMMSS'Z'"
