@@ -48,7 +48,12 @@ from zas.protocol.xml import ListPage, ObjectSummary
 # Largest number of changes committed in one transaction.
 MAX_BATCH = 1000
 # Object rows (present or absent) kept in memory for HEAD/GET.
-OBJECT_CACHE_SIZE = 100_000
+# A cached row costs ~1 KB of Python objects: 20,000 rows keep the hot set in ~20 MB, inside
+# the server's memory budget (BENCHMARKS.md: 100,000 pushed RSS past 250 MB).
+OBJECT_CACHE_SIZE = 20_000
+# DuckDB's buffer pool defaults to 80% of RAM; metadata needs little, and the server's RSS
+# budget is 150 MB during large transfers.
+DUCKDB_SETTINGS = {"memory_limit": "96MB", "threads": "2"}
 _AFTER_ALL = "\U0010ffff"
 
 
@@ -67,7 +72,7 @@ class MetaStore:
         """`on_orphans` is called on the event loop, between two batches, with digests that
         no object refers to any more; it may delete them without a checkpoint in between."""
         self._path = path
-        self._connection = duckdb.connect(str(path))
+        self._connection = duckdb.connect(str(path), config=dict(DUCKDB_SETTINGS))
         migrate(self._connection)
         self._local = threading.local()
         self.on_orphans = on_orphans or (lambda digests: None)
