@@ -1,0 +1,140 @@
+"""Attach py-spy to a server while a workload runs, and fold its raw stacks into time per
+layer of ZAS (SigV4, routing, metadata, file I/O, ...) and the top functions.
+
+A sample belongs to the innermost frame that lies in a known layer, so time in hashlib or a
+syscall counts for the ZAS module that called it. Samples are per thread: a worker thread
+blocked in fsync or a DuckDB commit counts as busy (wall time), idle waits are left out.
+`python -m bench.profile FILE...` prints the summary of saved raw profiles."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+# (pattern on "function (file:line)", layer); first match from the innermost frame wins.
+LAYERS = [
+    (r"zas/protocol/sigv4\.py", "SigV4 (zas/protocol/sigv4.py)"),
+    (r"zas/protocol/operations\.py", "routing (zas/protocol/operations.py)"),
+    (r"zas/protocol/", "protocol other (xml, http, ranges, conditions)"),
+    (r"zas/auth/", "auth (zas/auth)"),
+    (r"zas/meta/", "metadata (zas/meta)"),
+    (r"zas/storage/", "file I/O + hashing (zas/storage)"),
+    (r"zas/objects/", "objects (zas/objects)"),
+    (r"zas/api/", "S3 handlers (zas/api)"),
+    (r"zas/", "zas other"),
+    (r"[(/](quart|quart_trio|werkzeug)/", "quart"),
+    (r"[(/]h11/", "h11"),
+    (r"[(/]hypercorn/", "hypercorn"),
+    (r"[(/]trio/", "trio"),
+    (r"[(/]duckdb", "metadata (zas/meta)"),
+]
+# Leaf frames that are a thread waiting for work, not doing any: with --nonblocking py-spy
+# cannot tell idle threads apart, so they are counted here and left out of the percentages.
+IDLE = re.compile(
+    r"^(WorkerThread\._work \(trio/|EpollIOManager\.get_events |Condition\.wait |Event\.wait )"
+)
+_FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^:]*)(:\d+)?\)$")
+
+
+def _layer(frame: str) -> str | None:
+    for pattern, layer in LAYERS:
+        if re.search(pattern, frame):
+            return layer
+    return None
+
+
+def _short(frame: str) -> str:
+    match = _FRAME.match(frame)
+    if not match:
+        return frame
+    path = match.group("file")
+    for marker in ("site-packages/", "/work/main/", "lib/python3"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+    return f"{match.group('func')} ({path})"
+
+
+def summarize(paths: list[Path], top: int = 12) -> dict[str, Any]:
+    layers: collections.Counter[str] = collections.Counter()
+    leaves: collections.Counter[str] = collections.Counter()
+    total = idle = 0
+    for path in paths:
+        for line in path.read_text(errors="replace").splitlines():
+            stack, _, count_text = line.rpartition(" ")
+            if not stack or not count_text.isdigit():
+                continue
+            count = int(count_text)
+            frames = [f for f in stack.split(";") if not f.startswith(("process ", "thread "))]
+            if frames and IDLE.match(frames[-1]):
+                idle += count
+                continue
+            total += count
+            layer = next((lay for f in reversed(frames) if (lay := _layer(f))), "other (stdlib)")
+            layers[layer] += count
+            if frames:
+                leaves[_short(frames[-1])] += count
+    return {
+        "samples": total,
+        "idle_samples": idle,
+        "layers": {k: round(100 * v / total, 1) for k, v in layers.most_common()} if total else {},
+        "top_functions": {k: round(100 * v / total, 1) for k, v in leaves.most_common(top)}
+        if total
+        else {},
+    }
+
+
+def render(title: str, summary: dict[str, Any]) -> str:
+    out = [
+        f"{title}: {summary['samples']} busy thread samples "
+        f"({summary.get('idle_samples', 0)} idle left out)"
+    ]
+    out += [f"  {pct:5.1f}%  {layer}" for layer, pct in summary["layers"].items()]
+    out.append("  top leaf functions:")
+    out += [f"  {pct:5.1f}%  {func}" for func, pct in summary["top_functions"].items()]
+    return "\n".join(out)
+
+
+@contextlib.contextmanager
+def record(pid: int, output: Path, rate: int = 250) -> Iterator[None]:
+    """py-spy samples `pid` (all threads, idle excluded) until the block ends."""
+    py_spy = shutil.which("py-spy")
+    if py_spy is None:
+        raise RuntimeError("py-spy is not installed")
+    process = subprocess.Popen(
+        [
+            py_spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--format",
+            "raw",
+            "--output",
+            str(output),
+            "--rate",
+            str(rate),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+if __name__ == "__main__":
+    files = [Path(arg) for arg in sys.argv[1:]]
+    print(render(", ".join(f.name for f in files), summarize(files)))

@@ -1,0 +1,228 @@
+"""Turning runs into the report: min/median/max per figure, ZAS as a fraction of the machine
+limit that bounds it, the issue's targets as pass/fail, a printed table and the JSON file."""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from bench.workloads import WORKLOADS
+
+Summary = dict[str, float]
+MAIN_METRICS = {
+    "put_large": ["MBps"],
+    "get_large": ["MBps"],
+    "put_small_c1": ["ops_s", "p50_ms", "p99_ms"],
+    "get_small_c1": ["ops_s", "p50_ms", "p99_ms"],
+    "put_small_c32": ["ops_s", "p50_ms", "p99_ms"],
+    "get_small_c32": ["ops_s", "p50_ms", "p99_ms"],
+    "list": ["pages_s", "fill_put_0b_ops_s"],
+    "multipart": ["MBps"],
+}
+
+
+def summarize(values: list[float]) -> Summary:
+    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
+
+
+def summarize_workload(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    ok = [run for run in runs if run.get("status") == "ok"]
+    out: dict[str, Any] = {"runs": runs}
+    if not ok:
+        out["status"] = runs[0].get("status", "error") if runs else "not run"
+        out["reason"] = runs[0].get("reason", "") if runs else ""
+        return out
+    out["status"] = "ok"
+    metrics = [k for k, v in ok[0].items() if isinstance(v, int | float) and k != "status"]
+    out["summary"] = {m: summarize([float(run[m]) for run in ok if m in run]) for m in metrics}
+    failed = [run.get("reason", "") for run in runs if run.get("status") != "ok"]
+    if failed:
+        out["failed_runs"] = failed
+    return out
+
+
+def median(results: dict[str, Any], server: str, workload: str, metric: str) -> float | None:
+    entry = results["servers"].get(server, {}).get("workloads", {}).get(workload, {})
+    if entry.get("status") != "ok" or metric not in entry.get("summary", {}):
+        return None
+    return float(entry["summary"][metric]["median"])
+
+
+def _check(
+    name: str,
+    value: float | None,
+    bound: float | None,
+    factor: float,
+    below: bool = False,
+    why_missing: str = "",
+) -> dict[str, Any]:
+    if value is None or bound is None:
+        return {"check": name, "result": "n/a", "why": why_missing or "figure missing"}
+    required = bound * factor
+    passed = value < required if below else value >= required
+    return {
+        "check": name,
+        "value": round(value, 2),
+        "required": round(required, 2),
+        "ratio": round(value / bound, 3) if bound else None,
+        "result": "pass" if passed else "FAIL",
+    }
+
+
+def checks(results: dict[str, Any]) -> list[dict[str, Any]]:
+    limits = {k: v["median"] for k, v in results["limits"]["summary"].items()}
+    put_bound = min(limits["md5_MBps"], limits["disk_fsync_MBps"])
+
+    def m(server: str, workload: str, metric: str) -> float | None:
+        return median(results, server, workload, metric)
+
+    def absent(server: str) -> str:
+        entry = results["servers"].get(server, {})
+        return f"{server}: {entry.get('reason') or entry.get('status') or 'not in this run'}"
+
+    rss_small = [m("zas", w, "rss_peak_MB") for w in WORKLOADS if "small" in w]
+    rss_large = [m("zas", w, "rss_peak_MB") for w in ("put_large", "get_large")]
+    known_small = [v for v in rss_small if v is not None]
+    known_large = [v for v in rss_large if v is not None]
+    return [
+        _check(
+            "1 GiB PUT >= 0.75 x min(MD5, disk fsync)",
+            m("zas", "put_large", "MBps"),
+            put_bound,
+            0.75,
+        ),
+        _check(
+            "1 GiB PUT >= 1.5 x moto",
+            m("zas", "put_large", "MBps"),
+            m("moto", "put_large", "MBps"),
+            1.5,
+            why_missing=absent("moto"),
+        ),
+        _check("1 GiB GET >= 1 GB/s", m("zas", "get_large", "MBps"), 1000.0, 1.0),
+        _check(
+            "1 GiB GET >= 0.5 x SeaweedFS",
+            m("zas", "get_large", "MBps"),
+            m("seaweedfs", "get_large", "MBps"),
+            0.5,
+            why_missing=absent("seaweedfs"),
+        ),
+        _check(
+            "4 KiB GET c32 >= 0.6 x Quart-Trio app",
+            m("zas", "get_small_c32", "ops_s"),
+            m("quart", "get_small_c32", "ops_s"),
+            0.6,
+        ),
+        _check(
+            "4 KiB PUT c32 >= 0.4 x Quart-Trio app",
+            m("zas", "put_small_c32", "ops_s"),
+            m("quart", "put_small_c32", "ops_s"),
+            0.4,
+        ),
+        _check(
+            "4 KiB GET c32 >= 2 x moto",
+            m("zas", "get_small_c32", "ops_s"),
+            m("moto", "get_small_c32", "ops_s"),
+            2.0,
+            why_missing=absent("moto"),
+        ),
+        _check(
+            "4 KiB PUT c32 >= 2 x moto",
+            m("zas", "put_small_c32", "ops_s"),
+            m("moto", "put_small_c32", "ops_s"),
+            2.0,
+            why_missing=absent("moto"),
+        ),
+        _check(
+            "RSS < 150 MB during 1 GiB transfers",
+            max(known_large) if known_large else None,
+            150.0,
+            1.0,
+            below=True,
+        ),
+        _check(
+            "RSS < 300 MB under small-object load",
+            max(known_small) if known_small else None,
+            300.0,
+            1.0,
+            below=True,
+        ),
+    ]
+
+
+def fractions(results: dict[str, Any]) -> dict[str, float]:
+    limits = {k: v["median"] for k, v in results["limits"]["summary"].items()}
+    put_bound = min(limits["md5_MBps"], limits["disk_fsync_MBps"])
+    out = {}
+    for workload, bound, label in (
+        ("put_large", put_bound, "PUT / min(MD5, disk)"),
+        ("get_large", limits["loopback_MBps"], "GET / loopback"),
+        ("multipart", put_bound, "multipart / min(MD5, disk)"),
+    ):
+        value = median(results, "zas", workload, "MBps")
+        if value is not None:
+            out[label] = round(value / bound, 3)
+    return out
+
+
+def _cell(entry: dict[str, Any], metric: str) -> str:
+    status = entry.get("status")
+    if status != "ok":
+        return str(status)
+    summary = entry.get("summary", {}).get(metric)
+    if summary is None:
+        return "-"
+    fmt = "{:.2f}" if metric.endswith("_ms") else "{:.0f}"
+    if summary["min"] == summary["max"]:
+        return fmt.format(summary["median"])
+    low, mid, high = (fmt.format(summary[k]) for k in ("min", "median", "max"))
+    return f"{mid} [{low}-{high}]"
+
+
+def table(results: dict[str, Any]) -> str:
+    servers = list(results["servers"])
+    rows = [["workload", "metric", *servers]]
+    for workload in WORKLOADS:
+        for metric in [*MAIN_METRICS[workload], "rss_peak_MB"]:
+            cells = []
+            for server in servers:
+                entry = results["servers"][server]
+                if entry["status"] != "ok":
+                    cells.append("absent")
+                else:
+                    cells.append(_cell(entry["workloads"].get(workload, {"status": "-"}), metric))
+            if any(c not in ("-", "n/a") for c in cells):
+                rows.append([workload, metric, *cells])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def render(results: dict[str, Any]) -> str:
+    out = ["", "Machine limits (median [min-max], MB/s):"]
+    for name, summary in results["limits"]["summary"].items():
+        out.append(
+            f"  {name:18} {summary['median']:8.0f} [{summary['min']:.0f}-{summary['max']:.0f}]"
+        )
+    out += ["", "Figures: median [min-max] over runs; MB/s = 10^6 bytes/s; latency in ms", ""]
+    out.append(table(results))
+    absent = {n: e for n, e in results["servers"].items() if e["status"] != "ok"}
+    for name, entry in absent.items():
+        out.append(f"  {name}: absent ({entry.get('reason', '')})")
+    for name, entry in results["servers"].items():
+        for workload, data in entry.get("workloads", {}).items():
+            if data.get("status") == "error" or data.get("failed_runs"):
+                reason = data.get("reason") or "; ".join(data.get("failed_runs", []))
+                out.append(f"  {name} {workload}: error: {reason[:300]}")
+    out += ["", "ZAS as a fraction of the limit that bounds it:"]
+    out += [f"  {label:28} {value:.2f}" for label, value in results["fractions"].items()]
+    out += ["", "Targets (issue 4, medians):"]
+    for check in results["checks"]:
+        if check["result"] == "n/a":
+            out.append(f"  n/a   {check['check']} ({check['why']})")
+        else:
+            out.append(
+                f"  {check['result']:5} {check['check']}: {check['value']} "
+                f"(needs {'<' if 'RSS' in check['check'] else '>='} {check['required']})"
+            )
+    return "\n".join(out)
