@@ -659,21 +659,6 @@ def test_malformed_payload_hash_is_invalid_argument(content_sha256: str) -> None
     assert caught.value.details["ArgumentName"] == "x-amz-content-sha256"
 
 
-def test_streaming_payload_is_refused_as_not_implemented_until_aws_chunked_lands() -> None:
-    streaming = sigv4.verify(
-        header_signed("PUT", content_sha256="STREAMING-AWS4-HMAC-SHA256-PAYLOAD"),
-        lookup,
-        SIGNED_AT,
-    ).payload
-
-    with pytest.raises(errors.NotImplementedOperation) as caught:
-        sigv4.reject_streaming(streaming)
-    assert caught.value.http_status == 501
-    # the other kinds pass through
-    sigv4.reject_streaming(sigv4.PayloadHash(sigv4.PayloadKind.UNSIGNED, "UNSIGNED-PAYLOAD"))
-    sigv4.reject_streaming(sigv4.PayloadHash(sigv4.PayloadKind.SHA256, "0" * 64))
-
-
 def test_request_signed_for_another_service_is_authorization_header_malformed() -> None:
     request = header_signed(service="execute-api")
 

@@ -8,14 +8,14 @@ propagates out of the body iterator, which makes the blob writer discard everyth
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Protocol
 
-from zas.api.asgi import RequestBody
-from zas.objects.ingest import Expected
+from zas.api.asgi import BodyTooLarge, RequestBody
+from zas.objects.ingest import Expected, verify_bytes
 from zas.protocol import checksum_algorithms
-from zas.protocol.chunked import ChunkedDecoder, Data, EndOfBody, Trailers
-from zas.protocol.errors import EntityTooLarge, InvalidRequest
+from zas.protocol.chunked import ChunkedDecoder, Data, Trailers
+from zas.protocol.errors import EntityTooLarge, MalformedXML
 from zas.protocol.http import HttpRequest
 from zas.protocol.operations import Checksum
 from zas.protocol.sigv4 import PayloadKind, VerifiedSignature
@@ -97,22 +97,20 @@ async def _decode(
 ) -> AsyncIterator[bytes]:
     async for piece in body.chunks():
         decoder.feed(piece)
-        for event in decoder.events():
-            if isinstance(event, Data):
-                yield bytes(event.data)
-            elif isinstance(event, Trailers):
-                expected.checksums.extend(_trailer_checksums(event))
-    decoder.feed_eof()
-    complete = False
+        for data in _drain(decoder, expected):
+            yield data
+    decoder.feed_eof()  # raises IncompleteBody if the body was cut short
+    for data in _drain(decoder, expected):
+        yield data
+
+
+def _drain(decoder: ChunkedDecoder, expected: Expected) -> Iterator[bytes]:
+    """The decoded bytes available now; trailing checksums go to `expected`."""
     for event in decoder.events():
         if isinstance(event, Data):
             yield bytes(event.data)
         elif isinstance(event, Trailers):
             expected.checksums.extend(_trailer_checksums(event))
-        elif isinstance(event, EndOfBody):
-            complete = True
-    if not complete:  # pragma: no cover - feed_eof raises IncompleteBody first
-        raise InvalidRequest("The aws-chunked body ended early.")
 
 
 def _trailer_checksums(trailers: Trailers) -> list[Checksum]:
@@ -124,3 +122,16 @@ def _trailer_checksums(trailers: Trailers) -> list[Checksum]:
         raw = checksum_algorithms.decode(algorithm, value)
         found.append(Checksum(algorithm.value.lower(), raw))
     return found
+
+
+async def read_xml_body(body: RequestBody, expected: Expected, limit: int) -> bytes:
+    """A small XML request document (Delete, Tagging, CompleteMultipartUpload), read whole and
+    checked against Content-MD5 / x-amz-checksum-* when the client sent them."""
+    try:
+        data = await body.read(limit)
+    except BodyTooLarge:
+        raise MalformedXML(
+            "The XML you provided was larger than the maximum allowed size."
+        ) from None
+    verify_bytes(data, expected)
+    return data

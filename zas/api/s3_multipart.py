@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from zas.api.asgi import BodyTooLarge, Response
+from zas.api.asgi import Response
 from zas.api.context import XML, S3Call, S3Context
-from zas.api.payload import payload_of
+from zas.api.payload import payload_of, read_xml_body
+from zas.objects.ingest import Expected
 from zas.objects.multipart import MAX_PART_SIZE
-from zas.protocol.errors import MalformedXML
 from zas.protocol.operations import (
     AbortMultipartUpload,
     CompleteMultipartUpload,
@@ -24,10 +24,10 @@ from zas.protocol.xml import (
     render_list_multipart_uploads,
     render_list_parts,
 )
-from zas.protocol.xml_requests import parse_complete_multipart_upload
-
-# A CompleteMultipartUpload body lists at most 10,000 parts of ~150 bytes each.
-MAX_COMPLETE_BODY = 4 * 1024 * 1024
+from zas.protocol.xml_requests import (
+    MAX_COMPLETE_MULTIPART_BODY,
+    parse_complete_multipart_upload,
+)
 
 
 async def create_multipart_upload(
@@ -52,26 +52,23 @@ async def create_multipart_upload(
 
 
 async def upload_part(ctx: S3Context, op: UploadPart, call: S3Call) -> Response:
+    upload = await ctx.uploads.require(op.bucket, op.key, op.upload_id)  # before the body
     body, expected = payload_of(op, call.request, call.body, call.signature, max_size=MAX_PART_SIZE)
-    part = await ctx.uploads.upload_part(
-        op.bucket, op.key, op.upload_id, op.part_number, body, expected
-    )
+    part = await ctx.uploads.upload_part(upload, op.part_number, body, expected)
     headers = [("ETag", part.quoted_etag)]
     headers.extend((checksum.header, checksum.base64) for checksum in expected.checksums)
     return Response(200, headers)
 
 
 async def upload_part_copy(ctx: S3Context, op: UploadPartCopy, call: S3Call) -> Response:
+    upload = await ctx.uploads.require(op.bucket, op.key, op.upload_id)
     part = await ctx.uploads.upload_part_copy(
-        op.bucket,
-        op.key,
-        op.upload_id,
+        upload,
         op.part_number,
         op.source,
         source_range=op.source_range,
         source_preconditions=op.source_preconditions,
     )
-    upload = await ctx.uploads.require(op.bucket, op.key, op.upload_id)
     checksums = []
     if upload.checksum_algorithm and part.checksum:
         checksums.append((upload.checksum_algorithm, part.checksum))
@@ -83,17 +80,10 @@ async def upload_part_copy(ctx: S3Context, op: UploadPartCopy, call: S3Call) -> 
 async def complete_multipart_upload(
     ctx: S3Context, op: CompleteMultipartUpload, call: S3Call
 ) -> Response:
-    await ctx.uploads.require(op.bucket, op.key, op.upload_id)  # NoSuchUpload before the body
-    try:
-        data = await call.body.read(MAX_COMPLETE_BODY)
-    except BodyTooLarge:
-        raise MalformedXML(
-            "The XML you provided was larger than the maximum allowed size."
-        ) from None
+    upload = await ctx.uploads.require(op.bucket, op.key, op.upload_id)  # before the body
+    data = await read_xml_body(call.body, Expected(), MAX_COMPLETE_MULTIPART_BODY)
     parts = parse_complete_multipart_upload(data)
-    record = await ctx.uploads.complete(
-        op.bucket, op.key, op.upload_id, parts, preconditions=op.preconditions
-    )
+    record = await ctx.uploads.complete(upload, parts, preconditions=op.preconditions)
     checksums = []
     checksum_type = None
     if record.checksum is not None:

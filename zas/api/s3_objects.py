@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from zas.api.asgi import BodyTooLarge, Response
+from zas.api.asgi import Response
 from zas.api.context import XML, S3Call, S3Context, b64
-from zas.api.payload import payload_of
+from zas.api.payload import payload_of, read_xml_body
 from zas.meta.records import ObjectRecord
-from zas.objects.ingest import Expected, verify_bytes
+from zas.objects.ingest import Expected
 from zas.objects.service import MAX_PUT_SIZE
 from zas.protocol.conditions import check_read
-from zas.protocol.errors import InvalidArgument, InvalidPartNumber, MalformedXML
+from zas.protocol.errors import InvalidArgument, InvalidPartNumber
 from zas.protocol.http import format_http_date
+from zas.protocol.names import MAX_KEY_BYTES
 from zas.protocol.operations import (
     CopyObject,
     DeleteObject,
@@ -28,10 +29,12 @@ from zas.protocol.xml import (
     render_delete_result,
     render_tagging,
 )
-from zas.protocol.xml_requests import parse_delete, parse_tagging
-
-# Request bodies that are XML documents (Delete, Tagging) are small; S3 caps them too.
-MAX_XML_REQUEST = 2 * 1024 * 1024
+from zas.protocol.xml_requests import (
+    MAX_DELETE_BODY,
+    MAX_TAGGING_BODY,
+    parse_delete,
+    parse_tagging,
+)
 
 
 async def put_object(ctx: S3Context, op: PutObject, call: S3Call) -> Response:
@@ -140,44 +143,38 @@ async def copy_object(ctx: S3Context, op: CopyObject, call: S3Call) -> Response:
     )
 
 
-async def read_xml_body(call: S3Call, expected: Expected) -> bytes:
-    """A small XML request body, checked against Content-MD5 / x-amz-checksum-* if sent."""
-    try:
-        data = await call.body.read(MAX_XML_REQUEST)
-    except BodyTooLarge:
-        raise MalformedXML(
-            "The XML you provided was larger than the maximum allowed size."
-        ) from None
-    verify_bytes(data, expected)
-    return data
-
-
 async def delete_objects(ctx: S3Context, op: DeleteObjects, call: S3Call) -> Response:
     ctx.objects.meta.require_bucket(op.bucket)
     data = await read_xml_body(
-        call, Expected(content_md5=op.content_md5, checksums=list(op.checksums))
+        call.body,
+        Expected(content_md5=op.content_md5, checksums=list(op.checksums)),
+        MAX_DELETE_BODY,
     )
     request = parse_delete(data)
-    outcomes: list[DeleteOutcome] = []
-    valid = []
-    for item in request.objects:
-        if not item.key or len(item.key.encode()) > 1024:
-            outcomes.append(DeleteOutcome.failed(item.key, InvalidArgument("Invalid key")))
-        else:
-            valid.append(item)
-    results = await ctx.objects.delete_objects(op.bucket, [item.key for item in valid])
-    for item, result in zip(valid, results, strict=True):
-        if result.error is None:
+    # A key that cannot exist is a per-key error, not a failed request; the rest are deleted.
+    invalid = {
+        index: InvalidArgument("Invalid key")
+        for index, item in enumerate(request.objects)
+        if not item.key or len(item.key.encode()) > MAX_KEY_BYTES
+    }
+    valid = [item for index, item in enumerate(request.objects) if index not in invalid]
+    results = iter(await ctx.objects.delete_objects(op.bucket, [item.key for item in valid]))
+    outcomes = []
+    for index, item in enumerate(request.objects):  # in request order
+        error = invalid[index] if index in invalid else next(results).error
+        if error is None:
             outcomes.append(DeleteOutcome(item.key, item.version_id))
         else:
-            outcomes.append(DeleteOutcome.failed(item.key, result.error, item.version_id))
+            outcomes.append(DeleteOutcome.failed(item.key, error, item.version_id))
     return Response(200, [XML], render_delete_result(outcomes, quiet=request.quiet))
 
 
 async def put_object_tagging(ctx: S3Context, op: PutObjectTagging, call: S3Call) -> Response:
     await ctx.objects.head_object(op.bucket, op.key)  # NoSuchKey before reading the body
     data = await read_xml_body(
-        call, Expected(content_md5=op.content_md5, checksums=list(op.checksums))
+        call.body,
+        Expected(content_md5=op.content_md5, checksums=list(op.checksums)),
+        MAX_TAGGING_BODY,
     )
     await ctx.objects.set_tags(op.bucket, op.key, parse_tagging(data))
     return Response(200)

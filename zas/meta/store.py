@@ -54,7 +54,8 @@ OBJECT_CACHE_SIZE = 20_000
 # DuckDB's buffer pool defaults to 80% of RAM; metadata needs little, and the server's RSS
 # budget is 150 MB during large transfers.
 DUCKDB_SETTINGS = {"memory_limit": "96MB", "threads": "2"}
-_AFTER_ALL = "\U0010ffff"
+# Sorts after every key that starts with a given prefix: resuming past a CommonPrefix.
+AFTER_ALL = "\U0010ffff"
 
 
 @attrs.define
@@ -338,7 +339,7 @@ class MetaStore:
             return ListPage((), (), False, None)
         cursor = params.after
         if delimiter and common_prefix(cursor, prefix, delimiter) == cursor:
-            cursor += _AFTER_ALL  # resuming after a CommonPrefix: skip everything under it
+            cursor += AFTER_ALL  # resuming after a CommonPrefix: skip everything under it
         contents: list[ObjectSummary] = []
         prefixes: list[str] = []
         last: str | None = None
@@ -356,7 +357,7 @@ class MetaStore:
                 if common is not None:
                     prefixes.append(common)
                     last = common
-                    cursor = common + _AFTER_ALL
+                    cursor = common + AFTER_ALL
                     break  # the rows after it may lie under the same prefix: query again
                 contents.append(ObjectSummary(key, last_modified, f'"{etag}"', size))
                 last = cursor = key

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 import trio
 
 from zas.meta.records import BlobRef, ChecksumValue, ObjectRecord, PartRecord, UploadRecord
-from zas.meta.store import common_prefix
+from zas.meta.store import AFTER_ALL, common_prefix
 from zas.objects.ingest import Expected, ingest
 from zas.objects.service import ObjectService
 from zas.protocol.checksum_algorithms import composite, encode, full_object, parse_algorithm
@@ -49,7 +49,6 @@ from zas.storage.base import BlobNotFound
 log = logging.getLogger("zas.multipart")
 
 MIN_PART_SIZE = 5 * 1024 * 1024
-MAX_PARTS = 10_000
 MAX_PART_SIZE = 5 * 1024**3
 
 
@@ -97,15 +96,13 @@ class MultipartUploads:
 
     async def upload_part(
         self,
-        bucket: str,
-        key: str,
-        upload_id: str,
+        upload: UploadRecord,
         part_number: int,
         body: AsyncIterator[bytes],
         expected: Expected,
     ) -> PartRecord:
-        upload = await self.require(bucket, key, upload_id)
-        _check_part_number(part_number)
+        """`upload` comes from `require`, which the caller runs before reading the body.
+        The part number is already validated by routing (1..10,000)."""
         algorithm = upload.checksum_algorithm
         if algorithm and algorithm not in expected.algorithms:
             expected.algorithms = [*expected.algorithms, algorithm]
@@ -113,7 +110,7 @@ class MultipartUploads:
             if info.size > MAX_PART_SIZE:
                 raise InvalidArgument("Part exceeds the maximum part size of 5 GiB.")
             part = PartRecord(
-                upload_id,
+                upload.upload_id,
                 part_number,
                 info.sha256,
                 info.md5,
@@ -121,14 +118,12 @@ class MultipartUploads:
                 datetime.now(UTC),
                 _part_checksum(algorithm, info.sha256, info.checksum(algorithm or "")),
             )
-            await self.meta.put_part(bucket, key, part)
+            await self.meta.put_part(upload.bucket, upload.key, part)
         return part
 
     async def upload_part_copy(
         self,
-        bucket: str,
-        key: str,
-        upload_id: str,
+        upload: UploadRecord,
         part_number: int,
         source: CopySource,
         *,
@@ -137,8 +132,6 @@ class MultipartUploads:
     ) -> PartRecord:
         """A part made of (a range of) another object. A whole single-blob source is shared,
         not copied; a range or a multipart source is read and stored as a new blob."""
-        upload = await self.require(bucket, key, upload_id)
-        _check_part_number(part_number)
         original = await self.objects.head_object(source.bucket, source.key)
         check_copy_source(source_preconditions, original.quoted_etag, original.last_modified)
         if source_range is not None:
@@ -154,27 +147,26 @@ class MultipartUploads:
         if byte_range is None and not original.parts and not upload.checksum_algorithm:
             assert original.sha256 is not None
             part = PartRecord(
-                upload_id, part_number, original.sha256, original.etag, original.size,
+                upload.upload_id,
+                part_number,
+                original.sha256,
+                original.etag,
+                original.size,
                 datetime.now(UTC),
-            )  # fmt: skip
-            await self.meta.put_part(bucket, key, part)
+            )
+            await self.meta.put_part(upload.bucket, upload.key, part)
             return part
-        expected = Expected(
-            algorithms=[upload.checksum_algorithm] if upload.checksum_algorithm else []
-        )
         body = self.objects.read_object(original, byte_range)
-        return await self.upload_part(bucket, key, upload_id, part_number, body, expected)
+        return await self.upload_part(upload, part_number, body, Expected())
 
     async def complete(
         self,
-        bucket: str,
-        key: str,
-        upload_id: str,
+        upload: UploadRecord,
         requested: Sequence[CompletedPart],
         *,
         preconditions: Preconditions | None = None,
     ) -> ObjectRecord:
-        upload = await self.require(bucket, key, upload_id)
+        bucket, key, upload_id = upload.bucket, upload.key, upload.upload_id
         if not requested:
             raise InvalidRequest("You must specify at least one part")
         stored = {part.part_number: part for part in await self.meta.list_parts(upload_id)}
@@ -239,7 +231,7 @@ class MultipartUploads:
             and not marker_id
             and common_prefix(marker_key, prefix, delimiter) == marker_key
         ):
-            marker_key += _AFTER_ALL  # resuming after a common prefix: skip what it covers
+            marker_key += AFTER_ALL  # resuming after a common prefix: skip what it covers
         if max_uploads == 0:
             return UploadsPage((), (), False)
         while True:
@@ -256,7 +248,7 @@ class MultipartUploads:
                 common = common_prefix(upload.key, prefix, delimiter) if delimiter else None
                 if common is not None:
                     entries.append(common)
-                    marker_key, marker_id = common + _AFTER_ALL, ""
+                    marker_key, marker_id = common + AFTER_ALL, ""
                     break  # the next uploads may lie under the same prefix: query again
                 entries.append(
                     UploadSummary(
@@ -295,9 +287,6 @@ class MultipartUploads:
             await trio.sleep(interval)
 
 
-_AFTER_ALL = "\U0010ffff"
-
-
 def _uploads_page(entries: list[UploadSummary | str], *, truncated: bool) -> UploadsPage:
     uploads = tuple(entry for entry in entries if isinstance(entry, UploadSummary))
     prefixes = tuple(entry for entry in entries if isinstance(entry, str))
@@ -315,15 +304,6 @@ def multipart_etag(part_md5s: Sequence[str]) -> str:
     """S3's multipart ETag: MD5 of the concatenated binary part MD5s, then "-<parts>"."""
     joined = b"".join(bytes.fromhex(md5) for md5 in part_md5s)
     return f"{hashlib.md5(joined, usedforsecurity=False).hexdigest()}-{len(part_md5s)}"
-
-
-def _check_part_number(part_number: int) -> None:
-    if not 1 <= part_number <= MAX_PARTS:
-        raise InvalidArgument(
-            "Part number must be an integer between 1 and 10000, inclusive",
-            ArgumentName="partNumber",
-            ArgumentValue=str(part_number),
-        )
 
 
 def _part_checksum(algorithm: str | None, sha256: str, computed: bytes | None) -> str | None:

@@ -96,10 +96,12 @@ class ObjectService:
     ) -> ObjectRecord:
         self.meta.require_bucket(bucket)
         async with ingest(self.blobs, self.meta, self.pins, body, expected) as info:
-            checksum = None
-            for declared in expected.checksums:
-                if declared.algorithm != "sha256" or checksum is None:
-                    checksum = ChecksumValue(declared.algorithm, declared.base64)
+            # Keep the client's flexible checksum; SHA-256 is stored as the address anyway.
+            declared = next(
+                (c for c in expected.checksums if c.algorithm != "sha256"),
+                expected.checksums[0] if expected.checksums else None,
+            )
+            checksum = ChecksumValue(declared.algorithm, declared.base64) if declared else None
             record = ObjectRecord(
                 bucket=bucket,
                 key=key,

@@ -64,7 +64,6 @@ from zas.protocol.headers import (
     CHECKSUM_SIZES,
     MAX_USER_METADATA_BYTES,
     MULTIPART_CHECKSUM_TYPES,
-    VERIFIED_CHECKSUMS,
     Checksum,
     ChecksumType,
     CopySource,
@@ -155,7 +154,6 @@ from zas.protocol.sigv4 import (
     VerifiedSignature,
     is_presigned,
     is_signed,
-    reject_streaming,
     verify,
 )
 from zas.protocol.xml import (
@@ -220,7 +218,6 @@ __all__ = [
     "MULTIPART_CHECKSUM_TYPES",
     "RESERVED_BUCKET_NAMES",
     "UNSIGNED_PAYLOAD",
-    "VERIFIED_CHECKSUMS",
     "AbortMultipartUpload",
     "AccessDenied",
     "AuthorizationHeaderMalformed",
@@ -346,7 +343,6 @@ __all__ = [
     "parse_tagging",
     "parse_tagging_header",
     "parse_xml",
-    "reject_streaming",
     "render_complete_multipart_upload",
     "render_copy_object_result",
     "render_copy_part_result",

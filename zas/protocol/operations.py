@@ -34,7 +34,6 @@ from zas.protocol.errors import (
 from zas.protocol.headers import CHECKSUM_SIZES as CHECKSUM_SIZES
 from zas.protocol.headers import MAX_USER_METADATA_BYTES as MAX_USER_METADATA_BYTES
 from zas.protocol.headers import STORED_HEADERS as STORED_HEADERS
-from zas.protocol.headers import VERIFIED_CHECKSUMS as VERIFIED_CHECKSUMS
 from zas.protocol.headers import Checksum as Checksum
 from zas.protocol.headers import ChecksumType as ChecksumType
 from zas.protocol.headers import CopySource as CopySource

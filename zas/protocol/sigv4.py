@@ -40,7 +40,6 @@ from zas.protocol.errors import (
     InvalidAccessKeyId,
     InvalidArgument,
     InvalidRequest,
-    NotImplementedOperation,
     RequestTimeTooSkewed,
     SignatureDoesNotMatch,
 )
@@ -406,12 +405,4 @@ def _check_time(parts: SignatureParts, now: datetime) -> None:
         raise RequestTimeTooSkewed(
             RequestTime=parts.amz_date.strftime(_AMZ_DATE),
             ServerTime=now.strftime(_AMZ_DATE),
-        )
-
-
-def reject_streaming(payload: PayloadHash) -> None:
-    """aws-chunked bodies arrive with the multipart/breadth work; say so plainly until then."""
-    if payload.kind is PayloadKind.STREAMING:
-        raise NotImplementedOperation(
-            f"x-amz-content-sha256 {payload.value} (aws-chunked) is not supported yet"
         )

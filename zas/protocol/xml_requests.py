@@ -20,6 +20,7 @@ import attrs
 from zas.protocol.errors import MalformedXML, MissingRequestBodyError
 from zas.protocol.headers import CHECKSUM_SIZES, Checksum, decode_base64_digest
 from zas.protocol.names import Tags, validate_tags
+from zas.protocol.operations import MAX_PART_NUMBER
 from zas.protocol.xml import CHECKSUM_ELEMENTS, MAX_XML_BODY, local_name, parse_xml
 
 # 10,000 parts of ~150 bytes (with a SHA-256 each) plus whitespace: well under 4 MiB.
@@ -29,7 +30,6 @@ MAX_DELETE_BODY = 8 * 1024 * 1024
 MAX_TAGGING_BODY = MAX_XML_BODY
 # "The request can contain a list of up to 1,000 keys" (DeleteObjects).
 MAX_DELETE_OBJECTS = 1000
-_MAX_PARTS = 10_000
 
 _ALGORITHM_OF_ELEMENT = {element: algorithm for algorithm, element in CHECKSUM_ELEMENTS.items()}
 _PART_FIELDS = frozenset({"PartNumber", "ETag", *_ALGORITHM_OF_ELEMENT})
@@ -70,7 +70,7 @@ def parse_complete_multipart_upload(body: bytes) -> tuple[CompletedPart, ...]:
     for child in root:
         if local_name(child.tag) != "Part":
             continue
-        if len(parts) == _MAX_PARTS:
+        if len(parts) == MAX_PART_NUMBER:
             raise MalformedXML("A multipart upload has at most 10000 parts.")
         fields = _fields(child, _PART_FIELDS)
         number = fields.get("PartNumber")
@@ -160,7 +160,7 @@ def _part_number(text: str) -> int:
     if not value.isascii() or not value.isdigit() or len(value) > 5:
         raise MalformedXML()
     number = int(value)
-    if not 1 <= number <= _MAX_PARTS:
+    if not 1 <= number <= MAX_PART_NUMBER:
         raise MalformedXML()
     return number
 
