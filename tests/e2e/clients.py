@@ -8,6 +8,7 @@ upload is checked independently with boto3.
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import os
 import random
@@ -217,3 +218,25 @@ def remove_bucket_quietly(s3: Any, bucket: str) -> None:
 
 
 CREDENTIALS = {"access_key": ACCESS_KEY, "secret_key": SECRET_KEY}
+
+
+class CommandLineClient(abc.ABC):
+    """A client binary run as a subprocess with its own environment and working directory."""
+
+    env: dict[str, str]
+    cwd: Path
+
+    @abc.abstractmethod
+    def args(self, *args: str | Path) -> list[str | Path]:
+        """The full command line for one invocation."""
+
+    def run(self, *args: str | Path) -> subprocess.CompletedProcess[bytes]:
+        return run(self.args(*args), env=self.env, cwd=self.cwd)
+
+    def __call__(self, *args: str | Path) -> str:
+        """stdout + stderr of a command that must succeed (some clients report on stderr)."""
+        proc = self.run(*args)
+        return text(proc.stdout) + text(proc.stderr)
+
+    def fails(self, *args: str | Path) -> str:
+        return run_fails(self.args(*args), env=self.env, cwd=self.cwd)

@@ -24,6 +24,7 @@ import pytest
 
 from tests.e2e.clients import (
     TRICKY_NAME,
+    CommandLineClient,
     assert_no_uploads,
     assert_stored,
     assert_stored_multipart,
@@ -37,7 +38,6 @@ from tests.e2e.clients import (
     random_bytes,
     read_tree,
     run,
-    run_fails,
     text,
 )
 from tests.zasproc import ACCESS_KEY, SECRET_KEY, ZasProcess
@@ -54,7 +54,7 @@ s3 =
 """
 
 
-class AwsCli:
+class AwsCli(CommandLineClient):
     def __init__(self, zas: ZasProcess, tmp: Path) -> None:
         config = tmp / "aws-config"
         config.write_text(AWS_CONFIG)
@@ -75,13 +75,10 @@ class AwsCli:
         return [sys.executable, "-m", "awscli", "--endpoint-url", self.endpoint, *args]
 
     def __call__(self, *args: str | Path) -> str:
-        return text(run(self.args(*args), env=self.env, cwd=self.cwd).stdout)
+        return text(self.run(*args).stdout)
 
     def json(self, *args: str | Path) -> Any:
         return json.loads(self(*args, "--output", "json"))
-
-    def fails(self, *args: str | Path) -> str:
-        return run_fails(self.args(*args), env=self.env, cwd=self.cwd)
 
 
 @pytest.fixture

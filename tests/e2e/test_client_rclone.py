@@ -25,6 +25,7 @@ import pytest
 
 from tests.e2e.clients import (
     TRICKY_NAME,
+    CommandLineClient,
     assert_no_uploads,
     assert_stored,
     assert_stored_multipart,
@@ -37,9 +38,6 @@ from tests.e2e.clients import (
     random_bytes,
     read_tree,
     require_binary,
-    run,
-    run_fails,
-    text,
 )
 from tests.zasproc import ACCESS_KEY, SECRET_KEY, ZasProcess
 
@@ -53,7 +51,7 @@ FLAGS = [
 ]  # fmt: skip
 
 
-class Rclone:
+class Rclone(CommandLineClient):
     def __init__(self, zas: ZasProcess, tmp: Path) -> None:
         self.binary = require_binary("rclone")
         config = tmp / "rclone.conf"
@@ -75,16 +73,8 @@ class Rclone:
     def args(self, *args: str | Path) -> list[str | Path]:
         return [self.binary, *args, *FLAGS]
 
-    def __call__(self, *args: str | Path) -> str:
-        """stdout + stderr (rclone logs to stderr: -v lines, check's summary)."""
-        proc = run(self.args(*args), env=self.env, cwd=self.cwd)
-        return text(proc.stdout) + text(proc.stderr)
-
     def stdout(self, *args: str | Path) -> bytes:
-        return run(self.args(*args), env=self.env, cwd=self.cwd).stdout
-
-    def fails(self, *args: str | Path) -> str:
-        return run_fails(self.args(*args), env=self.env, cwd=self.cwd)
+        return self.run(*args).stdout
 
 
 @pytest.fixture

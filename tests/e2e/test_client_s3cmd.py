@@ -20,6 +20,7 @@ import pytest
 
 from tests.e2e.clients import (
     TRICKY_NAME,
+    CommandLineClient,
     assert_no_uploads,
     assert_stored,
     assert_stored_multipart,
@@ -33,14 +34,11 @@ from tests.e2e.clients import (
     random_bytes,
     read_tree,
     require_binary,
-    run,
-    run_fails,
-    text,
 )
 from tests.zasproc import ACCESS_KEY, SECRET_KEY, ZasProcess
 
 
-class S3cmd:
+class S3cmd(CommandLineClient):
     def __init__(self, zas: ZasProcess, tmp: Path) -> None:
         self.binary = require_binary("s3cmd")
         host = zas.endpoint.removeprefix("http://")
@@ -63,13 +61,6 @@ class S3cmd:
 
     def args(self, *args: str | Path) -> list[str | Path]:
         return [self.binary, "-c", self.config, *args]
-
-    def __call__(self, *args: str | Path) -> str:
-        proc = run(self.args(*args), env=self.env, cwd=self.cwd)
-        return text(proc.stdout) + text(proc.stderr)
-
-    def fails(self, *args: str | Path) -> str:
-        return run_fails(self.args(*args), env=self.env, cwd=self.cwd)
 
 
 @pytest.fixture
