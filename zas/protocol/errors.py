@@ -193,6 +193,38 @@ class EntityTooSmall(S3Error):
 
 
 # 403
+class MalformedPolicy(S3Error):
+    """A policy document that is not valid JSON or not valid IAM policy language."""
+
+    code = "MalformedPolicy"
+    http_status = 400
+    default_message = "Policies must be valid JSON and the first byte must be '{'"
+
+
+class InvalidIdentityToken(S3Error):
+    """STS: the web identity token was rejected (signature, issuer, audience, expiry...)."""
+
+    code = "InvalidIdentityToken"
+    http_status = 400
+    default_message = "The web identity token that was passed could not be validated."
+
+
+class ExpiredToken(S3Error):
+    """A bearer token or STS session token past its expiry."""
+
+    code = "ExpiredToken"
+    http_status = 400
+    default_message = "The provided token has expired."
+
+
+class InvalidToken(S3Error):
+    """A bearer token or STS session token that is malformed or fails validation."""
+
+    code = "InvalidToken"
+    http_status = 400
+    default_message = "The provided token is malformed or otherwise invalid."
+
+
 class AccessDenied(S3Error):
     code = "AccessDenied"
     http_status = 403
@@ -231,6 +263,26 @@ class NoSuchKey(S3Error):
     code = "NoSuchKey"
     http_status = 404
     default_message = "The specified key does not exist."
+
+
+class NoSuchBucketPolicy(S3Error):
+    code = "NoSuchBucketPolicy"
+    http_status = 404
+    default_message = "The bucket policy does not exist"
+
+
+class NoSuchEntity(S3Error):
+    """A user, access key or policy named in a management call does not exist."""
+
+    code = "NoSuchEntity"
+    http_status = 404
+    default_message = "The requested entity does not exist."
+
+
+class EntityAlreadyExists(S3Error):
+    code = "EntityAlreadyExists"
+    http_status = 409
+    default_message = "The entity already exists."
 
 
 class NoSuchUpload(S3Error):
