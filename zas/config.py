@@ -6,6 +6,7 @@ YAML keys and environment names match the field names (`data_dir` / `ZAS_DATA_DI
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,6 +33,23 @@ class Config:
     # Virtual-hosted-style requests: with "s3.example.com", Host "b.s3.example.com" means
     # bucket "b". Unset: path style only.
     domain: str | None = None
+    # Base64 of 32 random bytes sealing stored secrets; unset: `master.key` in the data dir.
+    master_key: str | None = None
+    # OIDC (Keycloak): bearer tokens and STS AssumeRoleWithWebIdentity. Unset: no SSO.
+    # e.g. http://keycloak:8080/realms/zas ; discovery at <issuer>/.well-known/openid-configuration
+    oidc_issuer: str | None = None
+    # Accepted `aud` values (comma-separated), and the client whose resource_access roles count.
+    oidc_audience: str = "zas"
+    oidc_client_id: str = "zas"
+    # A token signed by an unknown key makes ZAS refetch the issuer's keys (rotation), at most
+    # once per this many seconds.
+    oidc_jwks_refresh_seconds: float = 30.0
+    # Which policies a token's roles (realm or client roles) and groups grant:
+    # YAML mappings, or JSON in the environment: {"zas-writer": ["readwrite"]}.
+    role_policies: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+    group_policies: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+    # Audit records older than this many days are deleted (hourly). Unset: kept forever.
+    audit_retention_days: float | None = None
 
     @property
     def host(self) -> str:
@@ -58,9 +76,30 @@ def _coerce(name: str, value: Any) -> Any:
         if isinstance(value, bool):
             return value
         return str(value).strip().lower() in ("1", "true", "yes", "on")
-    if field_type == "float":
+    if field_type.startswith("float"):
         return float(value)
+    if field_type.startswith("dict"):
+        return _policy_mapping(name, value)
     return str(value)
+
+
+def _policy_mapping(name: str, value: Any) -> dict[str, tuple[str, ...]]:
+    """{"role": ["policy", ...]} from YAML or from JSON text (environment variables)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{name}: expected a JSON object ({exc})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{name}: expected a mapping of role or group to policy names")
+    mapping: dict[str, tuple[str, ...]] = {}
+    for key, policies in value.items():
+        if isinstance(policies, str):
+            policies = [policies]
+        if not isinstance(policies, list) or not all(isinstance(p, str) for p in policies):
+            raise ValueError(f"{name}: {key!r} must map to a list of policy names")
+        mapping[str(key)] = tuple(policies)
+    return mapping
 
 
 def load_config(

@@ -1,7 +1,7 @@
 """Assembling and running a ZAS server: storage, metadata, the apps, and Hypercorn.
 
 `open_server(config)` owns every background task in one nursery (the metadata writer, the
-multipart whole-object hasher and upload expiry; audit flushing and JWKS refresh later) and
+multipart whole-object hasher and upload expiry, audit flushing and retention, JWKS refresh) and
 tears them down in order: Hypercorn has finished in-flight requests before the writer is
 cancelled and DuckDB closed.
 """
@@ -23,9 +23,16 @@ from hypercorn.trio import serve
 
 from zas.api.asgi import Receive, Scope, Send
 from zas.api.context import S3Context
+from zas.api.guard import Guard
 from zas.api.management import MANAGEMENT_PREFIXES, create_management_app
 from zas.api.s3 import S3Api
-from zas.auth.credentials import AccessKey, KeyRing, load_or_create_root
+from zas.auth.audit import AuditLog
+from zas.auth.authenticate import Authenticator
+from zas.auth.credentials import AccessKey, load_or_create_root
+from zas.auth.iam import IamDirectory
+from zas.auth.oidc import OidcSettings, OidcVerifier
+from zas.auth.sealing import load_or_create_master_key
+from zas.auth.sts import SessionTokens
 from zas.config import Config
 from zas.meta.store import MetaStore
 from zas.objects.multipart import MultipartUploads
@@ -36,6 +43,10 @@ from zas.storage.local import LocalBlobStore
 
 log = logging.getLogger("zas")
 META_FILE = "meta.duckdb"
+AUDIT_FILE = "audit.duckdb"
+# Audit records waiting for their batch; ~1 KB each, so an audit stall costs at most ~20 MB
+# of the server's memory budget before records are dropped (and counted).
+AUDIT_MAX_PENDING = 20_000
 # How often incomplete multipart uploads are checked for expiry.
 EXPIRY_SWEEP_INTERVAL = 3600.0
 
@@ -48,6 +59,9 @@ class Server:
     lifecycle: Lifecycle
     blobs: LocalBlobStore
     meta: MetaStore
+    iam: IamDirectory
+    audit: AuditLog
+    oidc: OidcVerifier | None
     service: ObjectService
     uploads: MultipartUploads
     s3: S3Api
@@ -78,13 +92,40 @@ async def open_server(config: Config) -> AsyncIterator[Server]:
     removed = await blobs.remove_temporaries()
     if removed:
         log.info("removed %d unfinished upload(s) left by an earlier run", removed)
+    master_key = load_or_create_master_key(data_dir, config.master_key)
     meta = await trio.to_thread.run_sync(MetaStore, data_dir / META_FILE)
+    audit = await trio.to_thread.run_sync(
+        functools.partial(AuditLog, data_dir / AUDIT_FILE, max_pending=AUDIT_MAX_PENDING)
+    )
     service = ObjectService(blobs, meta, region=config.region, owner=root_key.principal)
     meta.on_orphans = service.delete_orphans
     uploads = MultipartUploads(service, expiry=timedelta(days=config.multipart_expiry_days))
-    context = S3Context(
-        service, uploads, Owner(root_key.principal, root_key.principal), lambda: datetime.now(UTC)
+
+    def clock() -> datetime:
+        return datetime.now(UTC)
+
+    iam = IamDirectory(meta, master_key, clock)
+    await iam.reload()
+    oidc = None
+    if config.oidc_issuer:
+        oidc = OidcVerifier(
+            OidcSettings(
+                issuer=config.oidc_issuer,
+                audiences=tuple(a.strip() for a in config.oidc_audience.split(",") if a.strip()),
+                client_id=config.oidc_client_id,
+                role_policies=config.role_policies,
+                group_policies=config.group_policies,
+                jwks_min_refresh_interval=timedelta(seconds=config.oidc_jwks_refresh_seconds),
+            )
+        )
+    authenticator = Authenticator(
+        root_key,
+        iam,
+        SessionTokens(master_key),
+        oidc,
+        clock,
     )
+    context = S3Context(service, uploads, Owner(root_key.principal, root_key.principal), clock, iam)
     lifecycle = Lifecycle()
     server: Server
 
@@ -98,19 +139,30 @@ async def open_server(config: Config) -> AsyncIterator[Server]:
         lifecycle=lifecycle,
         blobs=blobs,
         meta=meta,
+        iam=iam,
+        audit=audit,
+        oidc=oidc,
         service=service,
         uploads=uploads,
         s3=S3Api(
             context,
-            KeyRing([root_key]),
+            authenticator,
+            audit,
             is_draining=lambda: lifecycle.draining,
             virtual_host_domain=config.domain,
         ),
-        management=create_management_app(lifecycle, report),
+        management=create_management_app(
+            lifecycle, report, Guard(authenticator, audit, clock), authenticator, audit
+        ),
     )
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(_run_writer, server)
+            await nursery.start(audit.run)
+            if config.audit_retention_days is not None:
+                nursery.start_soon(audit.run_retention, config.audit_retention_days)
+            if oidc is not None:
+                await nursery.start(oidc.run)
             collected = await service.collect_garbage()
             await nursery.start(uploads.hasher.run)
             await nursery.start(uploads.run_expiry, EXPIRY_SWEEP_INTERVAL)
@@ -120,6 +172,7 @@ async def open_server(config: Config) -> AsyncIterator[Server]:
             nursery.cancel_scope.cancel()
     finally:
         meta.close()
+        audit.close()
 
 
 async def _run_writer(server: Server, *, task_status: trio.TaskStatus[None]) -> None:

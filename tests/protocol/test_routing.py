@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import pytest
 
 from tests.protocol.botocore_requests import botocore_request
-from zas.protocol import errors
+from zas.protocol import errors, operations
 from zas.protocol.conditions import Preconditions
 from zas.protocol.http import HttpRequest
 from zas.protocol.names import (
@@ -312,7 +312,7 @@ def test_s3_prefix_routes_exactly_like_the_root(
         ("PUT", "/photos", "tagging"),
         ("PUT", "/photos", "versioning"),
         ("GET", "/photos", "versions"),
-        ("PUT", "/photos", "policy"),
+        ("POST", "/photos", "policy"),
         ("PUT", "/photos", "lifecycle"),
         ("GET", "/photos", "cors"),
         ("GET", "/photos", "delete"),
@@ -646,3 +646,20 @@ def test_v1_ignores_v2_parameters() -> None:
     assert params.after == "k"
     assert params.continuation_token is None
     assert params.start_after is None
+
+
+@pytest.mark.parametrize(
+    ("method", "expected"),
+    [
+        ("GET", operations.GetBucketPolicy("photos")),
+        ("PUT", operations.PutBucketPolicy("photos", 2)),
+        ("DELETE", operations.DeleteBucketPolicy("photos")),
+    ],
+)
+def test_bucket_policy_sub_resource_routes_to_the_policy_operations(
+    method: str, expected: object
+) -> None:
+    headers = [("content-length", "2")] if method == "PUT" else []
+    request = HttpRequest.from_wire(method, "/photos", "policy", headers)
+
+    assert route(request) == expected

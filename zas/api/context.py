@@ -9,6 +9,7 @@ from datetime import datetime
 import attrs
 
 from zas.api.asgi import RequestBody
+from zas.auth.iam import IamDirectory
 from zas.objects.multipart import MultipartUploads
 from zas.objects.service import ObjectService
 from zas.protocol.http import HttpRequest
@@ -24,13 +25,16 @@ class S3Context:
     uploads: MultipartUploads
     owner: Owner
     clock: Callable[[], datetime]
+    iam: IamDirectory
 
 
 @attrs.frozen
 class S3Call:
     request: HttpRequest
     body: RequestBody
-    signature: VerifiedSignature
+    signature: VerifiedSignature | None  # None: an unsigned (anonymous or bearer) request
+    # For operations decided per key (DeleteObjects): may the caller do `action` on the key?
+    may: Callable[[str, str, str], bool]
 
 
 def b64(hex_digest: str) -> str:

@@ -1,5 +1,6 @@
-"""The Quart-Trio app for ZAS's own (non-S3) routes: health now; RBAC, supply chain, metrics
-and admin as those capabilities land. JSON errors: {"error": {"code", "message", "request_id"}}.
+"""The Quart-Trio app for ZAS's own (non-S3) routes: health, `/admin` (users, keys) and
+`/rbac` (policies, dry-run authorization, audit); supply chain and metrics as they land.
+JSON errors: {"error": {"code", "message", "request_id"}} with the S3 error code's status.
 """
 
 from __future__ import annotations
@@ -10,17 +11,30 @@ from typing import Any
 from quart import Response, jsonify
 from quart_trio import QuartTrio
 
+from zas.api.admin import admin_blueprint
+from zas.api.guard import Guard
+from zas.api.rbac import rbac_blueprint
+from zas.auth.audit import AuditLog
+from zas.auth.authenticate import Authenticator
 from zas.observability.health import Lifecycle
+from zas.protocol.errors import InternalError, S3Error
 
 # First path segments served by this app rather than the S3 API. Bucket names equal to these
 # are reserved (zas.protocol.names.RESERVED_BUCKET_NAMES).
-MANAGEMENT_PREFIXES = frozenset({"health"})
+MANAGEMENT_PREFIXES = frozenset({"health", "admin", "rbac"})
 
 HealthReport = Callable[[], Coroutine[Any, Any, tuple[bool, dict[str, Any]]]]
 
 
-def create_management_app(lifecycle: Lifecycle, report: HealthReport) -> QuartTrio:
+def create_management_app(
+    lifecycle: Lifecycle,
+    report: HealthReport,
+    guard: Guard,
+    authenticator: Authenticator,
+    audit: AuditLog,
+) -> QuartTrio:
     app = QuartTrio("zas")
+    iam = authenticator.iam
 
     @app.get("/health/live")
     async def live() -> Response:
@@ -38,8 +52,34 @@ def create_management_app(lifecycle: Lifecycle, report: HealthReport) -> QuartTr
         is_ready, body = await report()
         return jsonify(body), 200 if is_ready else 503
 
+    app.register_blueprint(admin_blueprint(guard, iam))
+    app.register_blueprint(rbac_blueprint(guard, iam, authenticator, audit))
+
+    @app.before_request
+    async def begin() -> None:
+        guard.begin()
+
+    @app.after_request
+    async def finish(response: Response) -> Response:
+        return guard.finish(response)
+
+    @app.errorhandler(S3Error)
+    async def s3_error(error: S3Error) -> tuple[Response, int]:
+        return guard.error(error)
+
     @app.errorhandler(404)
     async def not_found(_: Exception) -> tuple[Response, int]:
         return jsonify({"error": {"code": "NotFound", "message": "No such route"}}), 404
+
+    @app.errorhandler(405)
+    async def not_allowed(_: Exception) -> tuple[Response, int]:
+        return jsonify(
+            {"error": {"code": "MethodNotAllowed", "message": "Method not allowed here"}}
+        ), 405
+
+    @app.errorhandler(Exception)
+    async def internal(error: Exception) -> tuple[Response, int]:
+        app.logger.exception("management request failed", exc_info=error)
+        return guard.error(InternalError())
 
     return app

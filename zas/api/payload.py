@@ -13,7 +13,7 @@ from typing import Protocol
 
 from zas.api.asgi import BodyTooLarge, RequestBody
 from zas.objects.ingest import Expected, verify_bytes
-from zas.protocol import checksum_algorithms
+from zas.protocol import checksum_algorithms, sigv4
 from zas.protocol.chunked import ChunkedDecoder, Data, Trailers
 from zas.protocol.errors import EntityTooLarge, MalformedXML
 from zas.protocol.http import HttpRequest
@@ -36,7 +36,7 @@ def payload_of(
     op: BodyOperation,
     request: HttpRequest,
     body: RequestBody,
-    signature: VerifiedSignature,
+    signature: VerifiedSignature | None,
     *,
     max_size: int,
 ) -> tuple[AsyncIterator[bytes], Expected]:
@@ -54,7 +54,7 @@ def payload_of(
 def open_payload(
     request: HttpRequest,
     body: RequestBody,
-    signature: VerifiedSignature,
+    signature: VerifiedSignature | None,
     *,
     content_length: int | None,
     content_md5: bytes | None,
@@ -62,7 +62,12 @@ def open_payload(
     max_size: int,
 ) -> tuple[AsyncIterator[bytes], Expected]:
     """The decoded body and the digests it must match."""
-    payload = signature.payload
+    # Unsigned requests (anonymous, bearer token) may still declare the body's SHA-256.
+    payload = (
+        sigv4.parse_payload_hash(request, presigned=True)
+        if signature is None
+        else (signature.payload)
+    )
     if payload.kind is not PayloadKind.STREAMING:
         if content_length is not None and content_length > max_size:
             raise EntityTooLarge(ProposedSize=str(content_length), MaxSizeAllowed=str(max_size))

@@ -1,8 +1,10 @@
 """The S3 API: parse (protocol), authenticate (auth), act (objects), render (protocol).
 
-Each handler is a few lines because the work lives elsewhere: `route` has already turned the
-request into a typed operation, `authenticate` has checked the signature, and the object
-service does the storage. Errors anywhere become S3 XML with the right status; a traceback
+Each handler is a few lines because the work lives elsewhere: `authenticate` has found who is
+asking, `route` has turned the request into a typed operation, the authorizer has checked
+every permission the operation needs against IAM and bucket policies, and the object service
+does the storage. Every request, allowed, refused or failed, leaves one audit record.
+Errors anywhere become S3 XML with the right status; a traceback
 never reaches the client (it is logged with the request id).
 """
 
@@ -10,15 +12,29 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
+
+import attrs
 
 from zas.api import s3_buckets, s3_multipart, s3_objects
 from zas.api.asgi import ClientDisconnected, Receive, RequestBody, Response, Scope, Send
 from zas.api.context import XML, S3Call, S3Context
-from zas.auth.authenticate import authenticate
-from zas.auth.credentials import KeyRing
-from zas.protocol.errors import InternalError, S3Error, ServiceUnavailable
+from zas.api.sts import assume_role_with_web_identity, is_sts_request
+from zas.auth.audit import AuditLog, AuditRecord
+from zas.auth.authenticate import Authenticator, Identity
+from zas.auth.authorize import (
+    Authorizer,
+    Permission,
+    RequestFacts,
+    bucket_arn,
+    object_arn,
+    permissions_for,
+)
+from zas.auth.sts import render_sts_error
+from zas.protocol.errors import AccessDenied, InternalError, S3Error, ServiceUnavailable
 from zas.protocol.http import HttpRequest
 from zas.protocol.operations import (
     AbortMultipartUpload,
@@ -27,10 +43,12 @@ from zas.protocol.operations import (
     CreateBucket,
     CreateMultipartUpload,
     DeleteBucket,
+    DeleteBucketPolicy,
     DeleteObject,
     DeleteObjects,
     DeleteObjectTagging,
     GetBucketLocation,
+    GetBucketPolicy,
     GetBucketVersioning,
     GetObject,
     GetObjectTagging,
@@ -39,6 +57,7 @@ from zas.protocol.operations import (
     ListMultipartUploads,
     ListObjects,
     ListParts,
+    PutBucketPolicy,
     PutObject,
     PutObjectTagging,
     UploadPart,
@@ -58,17 +77,21 @@ class S3Api:
     def __init__(
         self,
         context: S3Context,
-        keys: KeyRing,
+        authenticator: Authenticator,
+        audit: AuditLog,
         *,
         is_draining: Callable[[], bool] = lambda: False,
         virtual_host_domain: str | None = None,
     ) -> None:
         self.context = context
-        self.keys = keys
+        self.authenticator = authenticator
+        self.authorizer = Authorizer(context.iam)
+        self.audit = audit
         self.is_draining = is_draining
         self.virtual_host_domain = virtual_host_domain
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
         request_id = new_request_id()
         request = HttpRequest.from_wire(
             scope["method"],
@@ -77,22 +100,38 @@ class S3Api:
             [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]],
         )
         body = RequestBody(receive)
+        trail = AuditTrail()
         try:
-            response = await self.handle(request, body)
+            response = await self.handle(request, body, scope, trail, request_id)
         except S3Error as error:
-            response = await self._error_response(error, request, body, request_id)
+            trail.error_code = error.code
+            response = await self._error_response(error, request, body, request_id, trail)
         except ClientDisconnected:
             log.info("request %s: client disconnected before the body was complete", request_id)
+            trail.error_code = "ClientDisconnected"
+            self._record(scope, request, request_id, trail, 499, body.received, 0, started)
             return
         except Exception:
             log.exception("request %s failed", request_id)
-            response = await self._error_response(InternalError(), request, body, request_id)
+            trail.error_code = "InternalError"
+            response = await self._error_response(InternalError(), request, body, request_id, trail)
         response.headers.append(("x-amz-request-id", request_id))
         response.headers.append(("x-amz-id-2", request_id))
-        await response.send(send, head=request.method == "HEAD")
+        sent = 0
+        try:
+            sent = await response.send(send, head=request.method == "HEAD")
+        finally:
+            self._record(
+                scope, request, request_id, trail, response.status, body.received, sent, started
+            )
 
     async def _error_response(
-        self, error: S3Error, request: HttpRequest, body: RequestBody, request_id: str
+        self,
+        error: S3Error,
+        request: HttpRequest,
+        body: RequestBody,
+        request_id: str,
+        trail: AuditTrail,
     ) -> Response:
         # Read what is left of the body so the client can read our answer, but do not
         # swallow a multi-gigabyte upload: past the limit, answer and close the connection.
@@ -103,6 +142,13 @@ class S3Api:
         if request.method == "HEAD":
             # HEAD responses carry no body; S3 puts the code nowhere, but we add a header.
             return Response(error.http_status, [*headers, ("x-zas-error-code", error.code)])
+        if trail.action == ACTION_STS:
+            return Response(
+                error.http_status,
+                [("Content-Type", "text/xml")],
+                render_sts_error(error, request_id),
+                close_connection=not drained,
+            )
         return Response(
             error.http_status,
             [*headers, XML],
@@ -110,13 +156,116 @@ class S3Api:
             close_connection=not drained,
         )
 
-    async def handle(self, request: HttpRequest, body: RequestBody) -> Response:
+    async def handle(
+        self,
+        request: HttpRequest,
+        body: RequestBody,
+        scope: Scope,
+        trail: AuditTrail,
+        request_id: str,
+    ) -> Response:
         if self.is_draining():
             raise ServiceUnavailable()
-        identity = authenticate(request, self.keys, self.context.clock())
+        now = self.context.clock()
+        if is_sts_request(request):
+            trail.action = ACTION_STS
+            response, web = await assume_role_with_web_identity(
+                request, body, self.authenticator, now, request_id
+            )
+            if web is not None:
+                trail.principal, trail.method = f"oidc:{web.username}", "bearer"
+            trail.decision = "allow"
+            return response
+        identity = await self.authenticator.authenticate(request)
+        trail.identity = identity
         op = route(request, virtual_host_domain=self.virtual_host_domain)
+        facts = request_facts(scope, request, now).context()
+        for permission in permissions_for(op):
+            trail.permission = permission
+            decision = self.authorizer.decide(identity, permission, facts)
+            trail.decision = "allow" if decision.allowed else "deny"
+            trail.statement = None if decision.statement is None else str(decision.statement)
+            if not decision.allowed:
+                raise AccessDenied()
+        if isinstance(op, DeleteObjects):
+            trail.permission = Permission("s3:DeleteObject", bucket_arn(op.bucket), op.bucket)
+            trail.decision = "allow"
+
+        def may(action: str, bucket: str, key: str) -> bool:
+            permission = Permission(action, object_arn(bucket, key), bucket, key)
+            return self.authorizer.decide(identity, permission, facts).allowed
+
         handler = HANDLERS[type(op)]
-        return await handler(self.context, op, S3Call(request, body, identity.signature))
+        return await handler(self.context, op, S3Call(request, body, identity.signature, may))
+
+    def _record(
+        self,
+        scope: Scope,
+        request: HttpRequest,
+        request_id: str,
+        trail: AuditTrail,
+        status: int,
+        bytes_in: int,
+        bytes_out: int,
+        started: float,
+    ) -> None:
+        identity = trail.identity
+        permission = trail.permission
+        self.audit.record(
+            AuditRecord(
+                time=self.context.clock(),
+                request_id=request_id,
+                principal=identity.name if identity else trail.principal,
+                auth_method=identity.method if identity else trail.method,
+                access_key_id=identity.access_key_id if identity else None,
+                source_ip=client_ip(scope),
+                method=request.method,
+                path=request.raw_path,
+                action=permission.action if permission else trail.action,
+                resource=permission.resource if permission else None,
+                bucket=permission.bucket if permission else None,
+                key=permission.key if permission else None,
+                decision=trail.decision,
+                statement=trail.statement,
+                status=status,
+                error_code=trail.error_code,
+                bytes_in=bytes_in,
+                bytes_out=bytes_out,
+                duration_ms=(time.perf_counter() - started) * 1000.0,
+                user_agent=request.header("user-agent"),
+            )
+        )
+
+
+ACTION_STS = "sts:AssumeRoleWithWebIdentity"
+
+
+@attrs.define
+class AuditTrail:
+    """What is known about a request as it goes, for its audit record."""
+
+    identity: Identity | None = None
+    principal: str = "anonymous"  # until authenticated
+    method: str = "none"
+    permission: Permission | None = None
+    action: str | None = None
+    decision: str = "error"  # no decision was reached (bad signature, unknown route, ...)
+    statement: str | None = None
+    error_code: str | None = None
+
+
+def client_ip(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return str(client[0]) if client else None
+
+
+def request_facts(scope: Scope, request: HttpRequest, now: datetime) -> RequestFacts:
+    return RequestFacts(
+        now=now,
+        source_ip=client_ip(scope),
+        secure_transport=scope.get("scheme") == "https",
+        user_agent=request.header("user-agent"),
+    )
 
 
 Handler = Callable[[S3Context, Any, S3Call], Awaitable[Response]]
@@ -129,6 +278,9 @@ HANDLERS: dict[type, Handler] = {
     GetBucketLocation: s3_buckets.get_bucket_location,
     GetBucketVersioning: s3_buckets.get_bucket_versioning,
     DeleteBucket: s3_buckets.delete_bucket,
+    GetBucketPolicy: s3_buckets.get_bucket_policy,
+    PutBucketPolicy: s3_buckets.put_bucket_policy,
+    DeleteBucketPolicy: s3_buckets.delete_bucket_policy,
     ListObjects: s3_buckets.list_objects,
     PutObject: s3_objects.put_object,
     GetObject: s3_objects.get_object,

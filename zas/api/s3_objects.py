@@ -9,7 +9,7 @@ from zas.meta.records import ObjectRecord
 from zas.objects.ingest import Expected
 from zas.objects.service import MAX_PUT_SIZE
 from zas.protocol.conditions import check_read
-from zas.protocol.errors import InvalidArgument, InvalidPartNumber
+from zas.protocol.errors import AccessDenied, InvalidArgument, InvalidPartNumber, S3Error
 from zas.protocol.http import format_http_date
 from zas.protocol.names import MAX_KEY_BYTES
 from zas.protocol.operations import (
@@ -152,11 +152,13 @@ async def delete_objects(ctx: S3Context, op: DeleteObjects, call: S3Call) -> Res
     )
     request = parse_delete(data)
     # A key that cannot exist is a per-key error, not a failed request; the rest are deleted.
-    invalid = {
-        index: InvalidArgument("Invalid key")
-        for index, item in enumerate(request.objects)
-        if not item.key or len(item.key.encode()) > MAX_KEY_BYTES
-    }
+    # So is a key the caller may not delete (S3 decides s3:DeleteObject key by key).
+    invalid: dict[int, S3Error] = {}
+    for index, item in enumerate(request.objects):
+        if not item.key or len(item.key.encode()) > MAX_KEY_BYTES:
+            invalid[index] = InvalidArgument("Invalid key")
+        elif not call.may("s3:DeleteObject", op.bucket, item.key):
+            invalid[index] = AccessDenied()
     valid = [item for index, item in enumerate(request.objects) if index not in invalid]
     results = iter(await ctx.objects.delete_objects(op.bucket, [item.key for item in valid]))
     outcomes = []

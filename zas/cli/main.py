@@ -1,14 +1,18 @@
-"""The `zas` command. `zas serve` runs the server; later issues add admin subcommands."""
+"""The `zas` command: `zas serve` runs the server; `zas user|key|policy|authorize|audit` call
+the admin API of a running one (zas.cli.admin)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
 
 import trio
 
+from zas.cli.admin import add_admin_commands, run_admin_command
+from zas.cli.client import CliError
 from zas.config import load_config
 
 
@@ -20,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--listen", metavar="HOST:PORT", help="address to bind (127.0.0.1:8080)")
     serve.add_argument("--config", type=Path, help="YAML settings file (ZAS_* env overrides it)")
     serve.add_argument("--region", help="the region reported to clients (us-east-1)")
+    add_admin_commands(commands)
     args = parser.parse_args(argv)
 
     if args.command == "serve":
@@ -39,7 +44,16 @@ def main(argv: list[str] | None = None) -> int:
 
         trio.run(run, config)
         return 0
-    return 2  # pragma: no cover - argparse rejects unknown commands
+    try:
+        result = run_admin_command(args)
+    except CliError as exc:
+        print(f"zas: {exc}", file=sys.stderr)
+        return 1
+    if isinstance(result, str):
+        print(result)
+    elif result is not None:
+        print(json.dumps(result, indent=2))
+    return 0
 
 
 if __name__ == "__main__":

@@ -311,6 +311,8 @@ class DeleteBucketRow:
             ).fetchall():
                 batch.drop_upload(upload_id)
         con.execute("DELETE FROM buckets WHERE name = ?", [self.name])
+        # A bucket created later under the same name must not inherit the old policy.
+        con.execute("DELETE FROM bucket_policies WHERE bucket = ?", [self.name])
         del batch.buckets[self.name]
         batch.deleted.append(self.name)
 

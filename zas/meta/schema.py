@@ -75,6 +75,41 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
     ),
+    # 3: identities and policies (the RBAC work). Secrets are sealed under the master key.
+    (
+        """
+        CREATE TABLE iam_users (
+            name VARCHAR PRIMARY KEY,
+            created TIMESTAMPTZ NOT NULL,
+            policies VARCHAR[] NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE iam_access_keys (
+            access_key_id VARCHAR PRIMARY KEY,
+            user_name VARCHAR NOT NULL,
+            secret_sealed BLOB NOT NULL,
+            status VARCHAR NOT NULL,
+            created TIMESTAMPTZ NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE iam_policies (
+            id VARCHAR PRIMARY KEY,
+            document VARCHAR NOT NULL,
+            description VARCHAR NOT NULL,
+            created TIMESTAMPTZ NOT NULL,
+            updated TIMESTAMPTZ NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE bucket_policies (
+            bucket VARCHAR PRIMARY KEY,
+            document VARCHAR NOT NULL,
+            updated TIMESTAMPTZ NOT NULL
+        )
+        """,
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

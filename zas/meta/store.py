@@ -30,6 +30,7 @@ import duckdb
 import trio
 
 from zas.meta import batch as changes
+from zas.meta.iam import IamSnapshot, load_snapshot
 from zas.meta.records import BucketRecord, ObjectRecord, PartRecord, Tags, UploadRecord
 from zas.meta.rows import (
     OBJECT_COLUMNS,
@@ -259,6 +260,15 @@ class MetaStore:
             self._query, f"SELECT {UPLOAD_COLUMNS} FROM uploads WHERE initiated < ?", [moment]
         )
         return [upload_from_row(row) for row in rows]
+
+    # --- identities (zas.meta.iam) ------------------------------------------------------
+
+    async def iam_change(self, change: Any) -> Any:
+        """Apply one `zas.meta.iam` change durably; returns what the change returns."""
+        return await self._submit(change)
+
+    async def load_iam(self) -> IamSnapshot:
+        return await trio.to_thread.run_sync(lambda: load_snapshot(self._cursor()))
 
     # --- the writer ----------------------------------------------------------------------
 

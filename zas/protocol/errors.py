@@ -285,6 +285,14 @@ class EntityAlreadyExists(S3Error):
     default_message = "The entity already exists."
 
 
+class DeleteConflict(S3Error):
+    """A policy still attached to users, or a user who still owns something, cannot go."""
+
+    code = "DeleteConflict"
+    http_status = 409
+    default_message = "The entity is still in use."
+
+
 class NoSuchUpload(S3Error):
     code = "NoSuchUpload"
     http_status = 404

@@ -138,6 +138,27 @@ class GetBucketVersioning:
 
 
 @attrs.frozen
+class GetBucketPolicy:
+    bucket: str
+    name = "GetBucketPolicy"
+
+
+@attrs.frozen
+class PutBucketPolicy:
+    """The JSON document is the body; the IAM policy engine validates it."""
+
+    bucket: str
+    content_length: int | None
+    name = "PutBucketPolicy"
+
+
+@attrs.frozen
+class DeleteBucketPolicy:
+    bucket: str
+    name = "DeleteBucketPolicy"
+
+
+@attrs.frozen
 class DeleteBucket:
     bucket: str
     # ZAS extension (as MinIO's x-minio-force-delete): also delete every object in it.
@@ -361,6 +382,9 @@ Operation = (
     | HeadBucket
     | GetBucketLocation
     | GetBucketVersioning
+    | GetBucketPolicy
+    | PutBucketPolicy
+    | DeleteBucketPolicy
     | DeleteBucket
     | ListObjects
     | ListMultipartUploads
@@ -470,6 +494,13 @@ def _route_bucket(request: HttpRequest, bucket: str, subresources: frozenset[str
         return GetBucketLocation(bucket)
     if method == "GET" and only == "versioning":
         return GetBucketVersioning(bucket)
+    if only == "policy":
+        if method == "GET":
+            return GetBucketPolicy(bucket)
+        if method == "PUT":
+            return PutBucketPolicy(bucket, parse_content_length(request))
+        if method == "DELETE":
+            return DeleteBucketPolicy(bucket)
     if method == "GET" and only == "uploads":
         return _list_multipart_uploads(request, bucket)
     if method == "POST" and only == "delete":

@@ -406,3 +406,28 @@ def _check_time(parts: SignatureParts, now: datetime) -> None:
             RequestTime=parts.amz_date.strftime(_AMZ_DATE),
             ServerTime=now.strftime(_AMZ_DATE),
         )
+
+
+# --- signing (the `zas` CLI's side) --------------------------------------------------------
+
+
+def sign_request(
+    request: HttpRequest,
+    access_key: str,
+    secret: str,
+    region: str,
+    now: datetime,
+    payload_hash: str,
+    *,
+    service: str = "s3",
+) -> str:
+    """The Authorization header for `request`, which must already carry `host`,
+    `x-amz-date` and `x-amz-content-sha256` (all of its headers are signed)."""
+    scope = SigningKeyScope(now.strftime("%Y%m%d"), region, service)
+    signed = tuple(sorted(request.headers))
+    canonical = canonical_request(request, signed, payload_hash)
+    signature = sign(signing_key(secret, scope), string_to_sign(now, scope, canonical))
+    return (
+        f"{ALGORITHM} Credential={access_key}/{scope}, "
+        f"SignedHeaders={';'.join(signed)}, Signature={signature}"
+    )
