@@ -44,6 +44,8 @@ class Config:
     # A token signed by an unknown key makes ZAS refetch the issuer's keys (rotation), at most
     # once per this many seconds.
     oidc_jwks_refresh_seconds: float = 30.0
+    # Clock skew allowed between ZAS and the identity provider for exp/nbf/iat.
+    oidc_leeway_seconds: float = 60.0
     # Which policies a token's roles (realm or client roles) and groups grant:
     # YAML mappings, or JSON in the environment: {"zas-writer": ["readwrite"]}.
     role_policies: dict[str, tuple[str, ...]] = attrs.field(factory=dict)

@@ -116,6 +116,7 @@ async def open_server(config: Config) -> AsyncIterator[Server]:
                 role_policies=config.role_policies,
                 group_policies=config.group_policies,
                 jwks_min_refresh_interval=timedelta(seconds=config.oidc_jwks_refresh_seconds),
+                leeway=timedelta(seconds=config.oidc_leeway_seconds),
             )
         )
     authenticator = Authenticator(
@@ -130,7 +131,9 @@ async def open_server(config: Config) -> AsyncIterator[Server]:
     server: Server
 
     async def report() -> tuple[bool, dict[str, Any]]:
-        return await component_report(lifecycle, meta, blobs, server.writer_alive)
+        return await component_report(
+            lifecycle, meta, blobs, server.writer_alive, oidc=oidc, audit=audit
+        )
 
     server = Server(
         config=config,

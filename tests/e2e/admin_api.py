@@ -28,6 +28,7 @@ class AdminApi:
     zas: ZasProcess
     keys: Keys | None = ROOT
     bearer: str | None = None
+    session_token: str | None = None  # STS credentials: sent (and signed) with the keys
 
     def call(self, method: str, path: str, body: Any = None) -> RawResponse:
         url = self.zas.endpoint + path
@@ -36,6 +37,8 @@ class AdminApi:
         if self.bearer is not None:
             headers["authorization"] = f"Bearer {self.bearer}"
         elif self.keys is not None:
+            if self.session_token is not None:
+                headers["x-amz-security-token"] = self.session_token
             headers = sign_headers(
                 method,
                 url,

@@ -14,6 +14,8 @@ from typing import Any
 import attrs
 import trio
 
+from zas.auth.audit import AuditLog
+from zas.auth.oidc import OidcVerifier
 from zas.meta.store import MetaStore
 from zas.storage.local import LocalBlobStore
 
@@ -34,7 +36,12 @@ class Lifecycle:
 
 
 async def component_report(
-    lifecycle: Lifecycle, meta: MetaStore, blobs: LocalBlobStore, writer_alive: bool
+    lifecycle: Lifecycle,
+    meta: MetaStore,
+    blobs: LocalBlobStore,
+    writer_alive: bool,
+    oidc: OidcVerifier | None = None,
+    audit: AuditLog | None = None,
 ) -> tuple[bool, dict[str, Any]]:
     def check_store() -> dict[str, Any]:
         probe = blobs.tmp_dir / f"health-{os.getpid()}.probe"
@@ -59,6 +66,22 @@ async def component_report(
         "blob_store": {"status": "ok" if store_ok else "fail", **store},
         "metadata_writer": {"status": "ok" if writer_alive else "fail"},
     }
+    if audit is not None:
+        components["audit_log"] = {
+            "status": "ok" if audit.dropped == 0 else "degraded",
+            "pending": audit.pending,
+            "dropped": audit.dropped,
+        }
+    if oidc is not None:
+        # An unreachable identity provider degrades SSO only; keys and anonymous reads work,
+        # so it does not make the server unready.
+        last = oidc.last_refresh
+        components["identity_provider"] = {
+            "status": "ok" if oidc.reachable else "degraded",
+            "issuer": oidc.settings.issuer,
+            "last_refresh": last.isoformat() if last else None,
+            "detail": oidc.last_error or "ok",
+        }
     ready = lifecycle.state == "serving" and meta_ok and store_ok and writer_alive
     return ready, {
         "status": "ok" if ready else "unavailable",
