@@ -1,4 +1,4 @@
-"""Who may sign requests: the root credentials, until the RBAC work adds users and keys.
+"""The root credentials (users' keys live in zas.auth.iam).
 
 Root credentials come from ZAS_ROOT_ACCESS_KEY / ZAS_ROOT_SECRET_KEY (via the config); when
 those are unset they are generated on first start, stored with mode 0600 in the data
@@ -56,17 +56,3 @@ def load_or_create_root(
         os.fsync(handle.fileno())
     os.replace(path.with_suffix(".tmp"), path)
     return key, True
-
-
-class KeyRing:
-    """Access key id -> key. A dict lookup per request: SigV4 must not cost a query."""
-
-    def __init__(self, keys: list[AccessKey]) -> None:
-        self._keys = {key.access_key_id: key for key in keys}
-
-    def secret_for(self, access_key_id: str) -> str | None:
-        key = self._keys.get(access_key_id)
-        return None if key is None else key.secret_access_key
-
-    def principal_for(self, access_key_id: str) -> str:
-        return self._keys[access_key_id].principal
