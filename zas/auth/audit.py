@@ -32,7 +32,6 @@ import logging
 import math
 import operator
 import shutil
-import threading
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -43,6 +42,8 @@ import duckdb
 import trio
 
 from zas.auth.audit_sql import AuditQueryError, AuditQueryTimeout, check_query
+from zas.meta import duckdb_support
+from zas.meta.duckdb_support import ThreadCursors
 from zas.protocol.errors import InvalidArgument
 
 log = logging.getLogger("zas.audit")
@@ -168,27 +169,8 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def migrate(connection: Any) -> int:
-    """Bring the audit database to SCHEMA_VERSION, one transaction per migration; returns the
-    version found. Add migrations; never edit one that has shipped."""
-    connection.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-    row = connection.execute("SELECT max(version) FROM schema_version").fetchone()
-    found = int(row[0]) if row and row[0] is not None else 0
-    if found > SCHEMA_VERSION:
-        raise RuntimeError(
-            f"the audit database has schema version {found}, newer than this ZAS "
-            f"({SCHEMA_VERSION}); refusing to open it"
-        )
-    for version in range(found + 1, SCHEMA_VERSION + 1):
-        connection.execute("BEGIN TRANSACTION")
-        try:
-            for statement in MIGRATIONS[version - 1]:
-                connection.execute(statement)
-            connection.execute("INSERT INTO schema_version VALUES (?)", [version])
-            connection.execute("COMMIT")
-        except Exception:
-            connection.execute("ROLLBACK")
-            raise
-    return found
+    """Bring the audit database to SCHEMA_VERSION; returns the version found."""
+    return duckdb_support.migrate(connection, MIGRATIONS, what="audit database")
 
 
 _FIELDS = operator.attrgetter(*(name for name, _ in COLUMNS[1:]))
@@ -308,10 +290,10 @@ class AuditLog:
         self._burst_dropped = 0
         self._wakeup = trio.Event()
         self._flush_lock = trio.Lock()
-        self._local = threading.local()
         self._exports = path.with_name(path.name + ".exports")
         self._exports.mkdir(parents=True, exist_ok=True)
         self._connection = duckdb.connect(str(path), config=dict(DUCKDB_SETTINGS))
+        self._cursors = ThreadCursors(self._connection)
         migrate(self._connection)
         self._lock_down()
 
@@ -601,15 +583,10 @@ class AuditLog:
     # --- worker threads ------------------------------------------------------------------
 
     def _cursor(self) -> Any:
-        cursor = getattr(self._local, "cursor", None)
-        if cursor is None:
-            cursor = self._connection.cursor()
-            self._local.cursor = cursor
-        return cursor
+        return self._cursors.cursor()
 
     def _query(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-        rows: list[tuple[Any, ...]] = self._cursor().execute(sql, params).fetchall()
-        return rows
+        return self._cursors.query(sql, params)
 
 
 def _interrupt(cursor: Any) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from zas.meta import duckdb_support
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 1: buckets and the current object of each key.
     (
@@ -116,23 +118,5 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def migrate(connection: Any) -> int:
-    """Bring the database to SCHEMA_VERSION; returns the version found before."""
-    connection.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-    row = connection.execute("SELECT max(version) FROM schema_version").fetchone()
-    found = int(row[0]) if row and row[0] is not None else 0
-    if found > SCHEMA_VERSION:
-        raise RuntimeError(
-            f"the metadata database has schema version {found}, newer than this ZAS "
-            f"({SCHEMA_VERSION}); refusing to open it"
-        )
-    for version in range(found + 1, SCHEMA_VERSION + 1):
-        connection.execute("BEGIN TRANSACTION")
-        try:
-            for statement in MIGRATIONS[version - 1]:
-                connection.execute(statement)
-            connection.execute("INSERT INTO schema_version VALUES (?)", [version])
-            connection.execute("COMMIT")
-        except Exception:
-            connection.execute("ROLLBACK")
-            raise
-    return found
+    """Bring the metadata database to SCHEMA_VERSION; returns the version found before."""
+    return duckdb_support.migrate(connection, MIGRATIONS, what="metadata database")

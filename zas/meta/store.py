@@ -30,6 +30,7 @@ import duckdb
 import trio
 
 from zas.meta import batch as changes
+from zas.meta.duckdb_support import ThreadCursors
 from zas.meta.iam import IamSnapshot, load_snapshot
 from zas.meta.records import BucketRecord, ObjectRecord, PartRecord, Tags, UploadRecord
 from zas.meta.rows import (
@@ -76,7 +77,7 @@ class MetaStore:
         self._path = path
         self._connection = duckdb.connect(str(path), config=dict(DUCKDB_SETTINGS))
         migrate(self._connection)
-        self._local = threading.local()
+        self._cursors = ThreadCursors(self._connection)
         self.on_orphans = on_orphans or (lambda digests: None)
         self._send, self._receive = trio.open_memory_channel[_Pending](MAX_BATCH * 10)
         self._buckets: dict[str, BucketRecord] = {
@@ -324,15 +325,10 @@ class MetaStore:
     # --- reads (worker threads) ----------------------------------------------------------
 
     def _cursor(self) -> Any:
-        cursor = getattr(self._local, "cursor", None)
-        if cursor is None:
-            cursor = self._connection.cursor()
-            self._local.cursor = cursor
-        return cursor
+        return self._cursors.cursor()
 
     def _query(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-        rows: list[tuple[Any, ...]] = self._cursor().execute(sql, params).fetchall()
-        return rows
+        return self._cursors.query(sql, params)
 
     def _read_object(self, bucket: str, key: str) -> ObjectRecord | None:
         rows = self._query(
