@@ -37,3 +37,4 @@ if [ ! -d "$js/node_modules" ]; then
     echo "installing the AWS SDK for JavaScript v3 into $js/node_modules (npm ci)"
     npm ci --prefix "$js" --no-audit --no-fund --loglevel=error
 fi
+"$(dirname "$0")/install-keycloak.sh"

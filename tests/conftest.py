@@ -41,3 +41,16 @@ def bucket(s3: Any, request: pytest.FixtureRequest) -> str:
     name = f"t{next(_names)}-{stem}".rstrip("-")
     s3.create_bucket(Bucket=name)
     return name
+
+
+from tests.idp.keycloak import Keycloak  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def keycloak(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Keycloak]:
+    """One real Keycloak for the whole session: realm zas (tests/idp/realm-zas.json) on a free
+    127.0.0.1 port, issuer `keycloak.issuer`; users, clients and roles are the constants of
+    tests/idp/keycloak.py. Installed by scripts/install-keycloak.sh (run here if missing)."""
+    idp = Keycloak.start(tmp_path_factory.mktemp("keycloak"))
+    yield idp
+    idp.stop()
