@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.idp.keycloak import Keycloak
 from tests.zasproc import ZasProcess
 
 _names = itertools.count()
@@ -42,8 +43,6 @@ def bucket(s3: Any, request: pytest.FixtureRequest) -> str:
     s3.create_bucket(Bucket=name)
     return name
 
-
-from tests.idp.keycloak import Keycloak  # noqa: E402
 
 
 @pytest.fixture(scope="session")
