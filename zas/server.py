@@ -38,6 +38,7 @@ from zas.meta.store import MetaStore
 from zas.objects.multipart import MultipartUploads
 from zas.objects.service import ObjectService
 from zas.observability.health import Lifecycle, component_report
+from zas.protocol.operations import virtual_host_bucket
 from zas.protocol.xml import Owner
 from zas.storage.local import LocalBlobStore
 
@@ -71,14 +72,28 @@ class Server:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The one ASGI app: ZAS's own routes go to Quart, everything else is S3."""
         if scope["type"] == "http":
-            first, _, rest = scope["path"].lstrip("/").partition("/")
-            # PUT /health is a CreateBucket of a reserved name: S3 answers InvalidBucketName.
-            if first in MANAGEMENT_PREFIXES and (rest or scope["method"] != "PUT"):
+            if self._is_management(scope):
                 await self.management(scope, receive, send)
             else:
                 await self.s3(scope, receive, send)
         elif scope["type"] == "lifespan":
             await self.management(scope, receive, send)
+
+
+    def _is_management(self, scope: Scope) -> bool:
+        first, _, rest = scope["path"].lstrip("/").partition("/")
+        if first not in MANAGEMENT_PREFIXES:
+            return False
+        # PUT /health is a CreateBucket of a reserved name: S3 answers InvalidBucketName.
+        if not rest and scope["method"] == "PUT":
+            return False
+        # Virtual-hosted style: for Host <bucket>.<domain> the whole path is an object key,
+        # so "admin/users" there is a key, not the admin API.
+        if self.config.domain:
+            host = next((v for k, v in scope["headers"] if k == b"host"), b"")
+            if virtual_host_bucket(host.decode("latin-1"), self.config.domain) is not None:
+                return False
+        return True
 
 
 @asynccontextmanager
