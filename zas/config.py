@@ -41,6 +41,10 @@ class Config:
     # Accepted `aud` values (comma-separated), and the client whose resource_access roles count.
     oidc_audience: str = "zas"
     oidc_client_id: str = "zas"
+    # Where roles and groups are in the token (comma-separated dotted paths; {client_id} is
+    # replaced by oidc_client_id). Keycloak's defaults.
+    oidc_role_claims: str = "realm_access.roles,resource_access.{client_id}.roles"
+    oidc_group_claims: str = "groups"
     # A token signed by an unknown key makes ZAS refetch the issuer's keys (rotation), at most
     # once per this many seconds.
     oidc_jwks_refresh_seconds: float = 30.0

@@ -126,8 +126,10 @@ async def open_server(config: Config) -> AsyncIterator[Server]:
         oidc = OidcVerifier(
             OidcSettings(
                 issuer=config.oidc_issuer,
-                audiences=tuple(a.strip() for a in config.oidc_audience.split(",") if a.strip()),
+                audiences=_paths(config.oidc_audience),
                 client_id=config.oidc_client_id,
+                role_claims=_paths(config.oidc_role_claims),
+                group_claims=_paths(config.oidc_group_claims),
                 role_policies=config.role_policies,
                 group_policies=config.group_policies,
                 jwks_min_refresh_interval=timedelta(seconds=config.oidc_jwks_refresh_seconds),
@@ -191,6 +193,10 @@ async def open_server(config: Config) -> AsyncIterator[Server]:
     finally:
         meta.close()
         audit.close()
+
+
+def _paths(value: str) -> tuple[str, ...]:
+    return tuple(path.strip() for path in value.split(",") if path.strip())
 
 
 async def _run_writer(server: Server, *, task_status: trio.TaskStatus[None]) -> None:
