@@ -20,7 +20,7 @@ import attrs
 
 from bench import limits, profile, report
 from bench.servers import STARTERS, Absent, Server, zas_commit
-from bench.workloads import FULL, QUICK, WORKLOADS, Context, measure
+from bench.workloads import ALL_WORKLOADS, FULL, QUICK, Context, measure
 
 FULL_PEERS = ["zas", "asgi", "quart", "moto", "seaweedfs", "s3rver", "asgi-w2", "quart-w2"]
 QUICK_PEERS = ["zas", "asgi", "quart"]
@@ -36,7 +36,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--runs", type=int, help="runs per figure (default 3, quick 1)")
     parser.add_argument("--peers", help=f"comma list from {','.join(STARTERS)}")
-    parser.add_argument("--workloads", help=f"comma list from {','.join(WORKLOADS)}")
+    parser.add_argument("--workloads", help=f"comma list from {','.join(ALL_WORKLOADS)}")
     parser.add_argument(
         "--out", type=Path, help="JSON path (default bench/results/<date>-<commit>.json)"
     )
@@ -50,8 +50,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     peers = args.peers.split(",") if args.peers else (QUICK_PEERS if args.quick else FULL_PEERS)
     unknown = [p for p in peers if p not in STARTERS]
-    workloads = args.workloads.split(",") if args.workloads else WORKLOADS
-    unknown += [w for w in workloads if w not in WORKLOADS]
+    workloads = args.workloads.split(",") if args.workloads else ALL_WORKLOADS
+    unknown += [w for w in workloads if w not in ALL_WORKLOADS]
     if unknown:
         parser.error(f"unknown peers or workloads: {unknown}")
     args.peer_list = peers
@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
                         k: round(v, 2) if isinstance(v, float) else v for k, v in figures.items()
                     }
                     print(
-                        f"  {name:10} {workload:14} {time.monotonic() - begin:6.1f}s {shown}",
+                        f"  {name:10} {workload:18} {time.monotonic() - begin:6.1f}s {shown}",
                         flush=True,
                     )
     finally:
@@ -192,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         k: report.summarize([run[k] for run in results["limits"]["runs"]]) for k in keys
     }
     results["fractions"] = report.fractions(results)
+    results["auth_costs"] = report.auth_costs(results)
     results["checks"] = report.checks(results)
     if args.profile:
         files = sorted(args.profile.glob("*.txt"))

@@ -37,13 +37,18 @@ class Endpoint:
 
 def request_head(
     endpoint: Endpoint,
-    signer: Signer,
+    signer: Signer | None,
     method: str,
     path: str,
     query: dict[str, str] | None = None,
     content_length: int | None = None,
 ) -> bytes:
-    headers = signer.headers(method, endpoint.authority, path, query)
+    """The request line and headers; `signer=None` sends it unsigned (anonymous)."""
+    headers = (
+        signer.headers(method, endpoint.authority, path, query)
+        if signer is not None
+        else {"Host": endpoint.authority}
+    )
     if content_length is not None:
         headers["Content-Length"] = str(content_length)
     lines = [f"{method} {path}{query_string(query)} HTTP/1.1"]
@@ -149,11 +154,12 @@ def exchange(
     path: str,
     query: dict[str, str] | None = None,
     body: bytes = b"",
+    signed: bool = True,
 ) -> Response:
-    """One signed request with a small body on an open connection."""
+    """One request (signed unless `signed=False`) with a small body on an open connection."""
     head = request_head(
         endpoint,
-        endpoint.signer(),
+        endpoint.signer() if signed else None,
         method,
         path,
         query,

@@ -27,6 +27,7 @@ class LoadJob:
     cycle: bool = True  # cycle the keys for warmup + duration, else send each once
     warmup: float = 0.0
     duration: float = 0.0
+    signed: bool = True  # False: no Authorization at all (anonymous requests)
 
 
 @attrs.frozen
@@ -73,7 +74,7 @@ def _worker(
     start: Any,
     results: Any,
 ) -> None:
-    signer = endpoint.signer()
+    signer = endpoint.signer() if job.signed else None
     length = job.body_size if job.method in ("PUT", "POST") else None
     conns = [
         _Connection(

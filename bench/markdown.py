@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench.report import MAIN_METRICS
-from bench.workloads import WORKLOADS
+from bench.report import MAIN_METRICS, auth_cost_lines
+from bench.workloads import ALL_WORKLOADS
 
 
 def _fmt(value: float, metric: str) -> str:
@@ -36,7 +36,7 @@ def render(results: dict[str, Any]) -> str:
         out.append(f"| {name} | {s['median']:,.0f} | {s['min']:,.0f}-{s['max']:,.0f} |")
     out += ["", "| workload | figure | " + " | ".join(names) + " |"]
     out.append("|---|---|" + "---|" * len(names))
-    for workload in WORKLOADS:
+    for workload in ALL_WORKLOADS:
         for metric in [*MAIN_METRICS[workload], "rss_peak_MB"]:
             cells = []
             for name in names:
@@ -50,9 +50,14 @@ def render(results: dict[str, Any]) -> str:
     absent = [f"- {n}: absent ({e.get('reason', '')})" for n, e in servers.items()
               if e["status"] != "ok"]  # fmt: skip
     out += ["", *absent] if absent else []
-    out += ["", "| ZAS fraction of its bound | median |", "|---|---|"]
-    out += [f"| {label} | {value:.2f} |" for label, value in results["fractions"].items()]
-    out += ["", "| target (issue 4) | ZAS | required | ratio | result |", "|---|---|---|---|---|"]
+    if results["fractions"]:
+        out += ["", "| ZAS fraction of its bound | median |", "|---|---|"]
+        out += [f"| {label} | {value:.2f} |" for label, value in results["fractions"].items()]
+    costs = results.get("auth_costs") or {}
+    if costs:
+        out += ["", "Identity and policies, ZAS small GETs against root (medians):", ""]
+        out += [f"- {line}" for line in auth_cost_lines(costs)]
+    out += ["", "| target | ZAS | required | ratio | result |", "|---|---|---|---|---|"]
     for check in results["checks"]:
         if check["result"] == "n/a":
             out.append(f"| {check['check']} | - | - | - | n/a ({check['why']}) |")

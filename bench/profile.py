@@ -24,7 +24,25 @@ LAYERS = [
     (r"zas/protocol/sigv4\.py", "SigV4 (zas/protocol/sigv4.py)"),
     (r"zas/protocol/operations\.py", "routing (zas/protocol/operations.py)"),
     (r"zas/protocol/", "protocol other (xml, http, ranges, conditions)"),
-    (r"zas/auth/", "auth (zas/auth)"),
+    # Identity and access, split the way a request meets them: who is asking (key lookup,
+    # the identity), may they (policy engine, incl. the request's condition keys), and the
+    # audit record (built in S3Api._record, queued by AuditLog.record, written in batches).
+    # attrs-generated __init__/__eq__ show up as "<attrs generated ... zas.auth.x.Class>".
+    (
+        r"zas/auth/(authenticate|credentials|iam|sts|oidc|oidc_token|sealing)\.py"
+        r"|generated .*zas\.auth\.(authenticate|credentials|iam|sts|oidc)",
+        "authenticate (zas/auth/authenticate.py, iam.py)",
+    ),
+    (
+        r"zas/auth/(policy|policy_conditions|authorize|actions)\.py"
+        r"|generated .*zas\.auth\.(policy|policy_conditions|authorize)",
+        "policy engine (zas/auth/policy*.py, authorize.py)",
+    ),
+    (
+        r"zas/auth/audit\.py|generated .*zas\.auth\.audit|(^|\.)_record \([^)]*zas/api/s3\.py",
+        "audit record (zas/auth/audit.py, S3Api._record)",
+    ),
+    (r"zas/auth/", "auth other (zas/auth)"),
     (r"zas/meta/", "metadata (zas/meta)"),
     (r"zas/storage/", "file I/O + hashing (zas/storage)"),
     (r"zas/objects/", "objects (zas/objects)"),

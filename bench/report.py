@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from bench.workloads import WORKLOADS
+from bench.workloads import ALL_WORKLOADS, AUTH_PAIRS
 
 Summary = dict[str, float]
 MAIN_METRICS = {
@@ -16,6 +16,10 @@ MAIN_METRICS = {
     "get_small_c1": ["ops_s", "p50_ms", "p99_ms"],
     "put_small_c32": ["ops_s", "p50_ms", "p99_ms"],
     "get_small_c32": ["ops_s", "p50_ms", "p99_ms"],
+    "get_small_c1_user": ["ops_s", "p50_ms", "p99_ms"],
+    "get_small_c1_anon": ["ops_s", "p50_ms", "p99_ms"],
+    "get_small_c32_user": ["ops_s", "p50_ms", "p99_ms"],
+    "get_small_c32_anon": ["ops_s", "p50_ms", "p99_ms"],
     "list": ["pages_s", "fill_put_0b_ops_s"],
     "multipart": ["MBps"],
 }
@@ -80,7 +84,7 @@ def checks(results: dict[str, Any]) -> list[dict[str, Any]]:
         entry = results["servers"].get(server, {})
         return f"{server}: {entry.get('reason') or entry.get('status') or 'not in this run'}"
 
-    rss_small = [m("zas", w, "rss_peak_MB") for w in WORKLOADS if "small" in w]
+    rss_small = [m("zas", w, "rss_peak_MB") for w in ALL_WORKLOADS if "small" in w]
     rss_large = [m("zas", w, "rss_peak_MB") for w in ("put_large", "get_large")]
     known_small = [v for v in rss_small if v is not None]
     known_large = [v for v in rss_large if v is not None]
@@ -133,6 +137,12 @@ def checks(results: dict[str, Any]) -> list[dict[str, Any]]:
             why_missing=absent("moto"),
         ),
         _check(
+            "4 KiB GET c32 as IAM user >= 0.9 x root (auth < 10%)",
+            m("zas", "get_small_c32_user", "ops_s"),
+            m("zas", "get_small_c32", "ops_s"),
+            0.9,
+        ),
+        _check(
             "RSS < 150 MB during 1 GiB transfers",
             max(known_large) if known_large else None,
             150.0,
@@ -164,6 +174,77 @@ def fractions(results: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+def _ok_runs(results: dict[str, Any], workload: str) -> list[dict[str, Any]]:
+    entry = results["servers"].get("zas", {}).get("workloads", {}).get(workload, {})
+    return list(entry.get("runs", []))
+
+
+def auth_costs(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """ZAS's small GETs as the IAM user and anonymous, against the same GETs as root (which
+    skips the policy engine): ratios of the medians over runs for ops/s, p50 and p99, and the
+    per-run ratios (runs interleave, so run i of both saw the same machine) as min/median/max.
+    `auth_cost_pct` is the share of root's GET throughput lost: 100 x (1 - ops ratio)."""
+    out: dict[str, dict[str, Any]] = {}
+    for label, (root, *others) in AUTH_PAIRS.items():
+        root_ops = median(results, "zas", root, "ops_s")
+        if root_ops is None:
+            continue
+        pair: dict[str, Any] = {"root_workload": root}
+        for workload in others:
+            ops = median(results, "zas", workload, "ops_s")
+            if ops is None:
+                continue
+            who = workload.rsplit("_", 1)[1]
+            figures: dict[str, Any] = {"workload": workload, "ops_ratio": round(ops / root_ops, 3)}
+            for metric in ("p50_ms", "p99_ms"):
+                mine, base = (
+                    median(results, "zas", workload, metric),
+                    median(results, "zas", root, metric),
+                )
+                if mine is not None and base:
+                    figures[metric.replace("_ms", "_ratio")] = round(mine / base, 3)
+            paired = [
+                float(a["ops_s"]) / float(b["ops_s"])
+                for a, b in zip(_ok_runs(results, workload), _ok_runs(results, root), strict=False)
+                if a.get("status") == b.get("status") == "ok" and b.get("ops_s")
+            ]
+            if paired:
+                figures["ops_ratio_per_run"] = {
+                    k: round(v, 3) for k, v in summarize(paired).items()
+                }
+            figures["auth_cost_pct"] = round(100 * (1 - ops / root_ops), 1)
+            decided = [r.get("decided_by") for r in _ok_runs(results, workload)]
+            if decided and decided[0]:
+                figures["decided_by"] = decided[0]
+            pair[who] = figures
+        if len(pair) > 1:
+            out[label] = pair
+    return out
+
+
+def auth_cost_lines(costs: dict[str, dict[str, Any]]) -> list[str]:
+    lines = []
+    for label, pair in costs.items():
+        for who in ("user", "anon"):
+            figures = pair.get(who)
+            if figures is None:
+                continue
+            per_run = figures.get("ops_ratio_per_run")
+            runs = (
+                f"; per run {per_run['median']:.2f} [{per_run['min']:.2f}-{per_run['max']:.2f}]"
+                if per_run
+                else ""
+            )
+            lines.append(
+                f"{label} {who:4}: {figures['ops_ratio']:.2f} x root ops/s, auth cost: "
+                f"{figures['auth_cost_pct']:.0f}% of root's GET throughput; "
+                f"p50 {figures.get('p50_ratio', float('nan')):.2f} x, "
+                f"p99 {figures.get('p99_ratio', float('nan')):.2f} x{runs}"
+                + (f" (allowed by {figures['decided_by']})" if "decided_by" in figures else "")
+            )
+    return lines
+
+
 def _cell(entry: dict[str, Any], metric: str) -> str:
     status = entry.get("status")
     if status != "ok":
@@ -181,7 +262,7 @@ def _cell(entry: dict[str, Any], metric: str) -> str:
 def table(results: dict[str, Any]) -> str:
     servers = list(results["servers"])
     rows = [["workload", "metric", *servers]]
-    for workload in WORKLOADS:
+    for workload in ALL_WORKLOADS:
         for metric in [*MAIN_METRICS[workload], "rss_peak_MB"]:
             cells = []
             for server in servers:
@@ -214,9 +295,14 @@ def render(results: dict[str, Any]) -> str:
             if data.get("status") == "error" or data.get("failed_runs"):
                 reason = data.get("reason") or "; ".join(data.get("failed_runs", []))
                 out.append(f"  {name} {workload}: error: {reason[:300]}")
-    out += ["", "ZAS as a fraction of the limit that bounds it:"]
-    out += [f"  {label:28} {value:.2f}" for label, value in results["fractions"].items()]
-    out += ["", "Targets (issue 4, medians):"]
+    if results["fractions"]:
+        out += ["", "ZAS as a fraction of the limit that bounds it:"]
+        out += [f"  {label:28} {value:.2f}" for label, value in results["fractions"].items()]
+    costs = results.get("auth_costs") or {}
+    if costs:
+        out += ["", "Identity and policies, ZAS small GETs against the same as root (medians):"]
+        out += [f"  {line}" for line in auth_cost_lines(costs)]
+    out += ["", "Targets (medians):"]
     for check in results["checks"]:
         if check["result"] == "n/a":
             out.append(f"  n/a   {check['check']} ({check['why']})")

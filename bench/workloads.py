@@ -10,7 +10,8 @@ from typing import Any
 import attrs
 
 from bench import listing, transfer
-from bench.http1 import exchange
+from bench.auth_setup import AuthSetup, set_up
+from bench.http1 import Endpoint, exchange
 from bench.loadgen import LoadJob, LoadResult, run_load
 from bench.rss import RssSampler, tree_hwm
 from bench.servers import BUCKET, Server
@@ -48,7 +49,28 @@ WORKLOADS = [
     "list",
     "multipart",
 ]
+# Small GETs as someone other than the root account (which bypasses the policy engine): an IAM
+# user whose policies allow it, and anonymous (unsigned) requests allowed by a bucket policy.
+# ZAS only: the other servers have no such identities ("n/a"). Not in WORKLOADS, which is the
+# list every server is compared on; ALL_WORKLOADS is the default and the table's row order.
+AUTH_WORKLOADS = [
+    "get_small_c1_user",
+    "get_small_c1_anon",
+    "get_small_c32_user",
+    "get_small_c32_anon",
+]
+ALL_WORKLOADS = [
+    *WORKLOADS[: WORKLOADS.index("get_small_c32") + 1],
+    *AUTH_WORKLOADS,
+    *WORKLOADS[WORKLOADS.index("get_small_c32") + 1 :],
+]
+# (workload as root, as the user, anonymous): the pairs the auth-cost ratios compare.
+AUTH_PAIRS = {
+    "c1": ("get_small_c1", "get_small_c1_user", "get_small_c1_anon"),
+    "c32": ("get_small_c32", "get_small_c32_user", "get_small_c32_anon"),
+}
 S3_ONLY = {"list", "multipart"}
+ZAS_ONLY = set(AUTH_WORKLOADS)
 # Multi-worker reference apps only answer the question "what would -w 2 give at c32".
 MULTI_WORKER_ONLY = {"put_small_c32", "get_small_c32"}
 
@@ -64,6 +86,7 @@ class Context:
     small_ready: bool = False
     listed: bool = False
     fill: Figures = attrs.Factory(dict)
+    auth: AuthSetup | None = None
 
 
 def _processes(connections: int) -> int:
@@ -97,7 +120,10 @@ def get_large(ctx: Context) -> Figures:
     return {"MBps": done.mb_per_s, "seconds": done.elapsed}
 
 
-def _small(method: str, connections: int) -> Callable[[Context], Figures]:
+def _small(method: str, connections: int, who: str = "root") -> Callable[[Context], Figures]:
+    """`who`: "root" (the server's endpoint key), "user" (the IAM user of `bench.auth_setup`)
+    or "anon" (unsigned requests)."""
+
     def run(ctx: Context) -> Figures:
         sizes = ctx.sizes
         pool = [f"/{BUCKET}/small/get-{i:05d}" for i in range(sizes.small_objects)]
@@ -114,8 +140,29 @@ def _small(method: str, connections: int) -> Callable[[Context], Figures]:
                 [f"/{BUCKET}/small/put-{c:03d}-{i:05d}" for i in range(sizes.small_objects)]
                 for c in range(connections)
             ]
-        job = LoadJob(method, keys, sizes.small, True, sizes.warmup, sizes.duration)
-        return _small_figures(run_load(ctx.server.endpoint, job, _processes(connections)))
+        endpoint: Endpoint = ctx.server.endpoint
+        extra: Figures = {}
+        if who != "root":
+            if ctx.auth is None:
+                ctx.auth = set_up(ctx.server.endpoint, pool[0].split("/", 2)[2])
+            if who == "user":
+                endpoint = ctx.auth.user
+            extra["decided_by"] = (
+                ctx.auth.user_decided_by if who == "user" else ctx.auth.anon_decided_by
+            )
+        job = LoadJob(
+            method,
+            keys,
+            sizes.small,
+            True,
+            sizes.warmup,
+            sizes.duration,
+            signed=who != "anon",
+        )
+        return {
+            **_small_figures(run_load(endpoint, job, _processes(connections))),
+            **extra,
+        }
 
     return run
 
@@ -161,6 +208,10 @@ RUNNERS: dict[str, Callable[[Context], Figures]] = {
     "get_small_c1": _small("GET", 1),
     "put_small_c32": _small("PUT", 32),
     "get_small_c32": _small("GET", 32),
+    "get_small_c1_user": _small("GET", 1, "user"),
+    "get_small_c1_anon": _small("GET", 1, "anon"),
+    "get_small_c32_user": _small("GET", 32, "user"),
+    "get_small_c32_anon": _small("GET", 32, "anon"),
     "list": list_pages,
     "multipart": multipart,
 }
@@ -169,6 +220,8 @@ RUNNERS: dict[str, Callable[[Context], Figures]] = {
 def measure(ctx: Context, workload: str) -> Figures:
     """Run one workload; the figures include the server's peak RSS while it ran."""
     if workload in S3_ONLY and ctx.server.kind != "s3":
+        return {"status": "n/a"}
+    if workload in ZAS_ONLY and ctx.server.name != "zas":
         return {"status": "n/a"}
     if ctx.server.name.endswith("-w2") and workload not in MULTI_WORKER_ONLY:
         return {"status": "n/a"}
