@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the non-Python S3 clients the end-to-end tests drive: rclone and s3cmd (Debian
 # packages), Node.js >= 20 with npm, and the AWS SDK for JavaScript v3 at the versions pinned in
-# tests/e2e/js/package-lock.json (`npm ci`). curl comes with the machine; boto3 and the AWS CLI
-# come from pyproject's [test]. Run from the repository root (as `make test` does).
+# tests/e2e/js/package-lock.json (`npm ci`), and promtool (Debian package `prometheus`) to lint
+# the /metrics exposition and deploy/prometheus-alerts.yml. curl comes with the machine; boto3 and
+# the AWS CLI come from pyproject's [test]. Run from the repository root (as `make test` does).
 set -euo pipefail
 
 missing=()
@@ -10,6 +11,7 @@ for tool in rclone s3cmd curl; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 # Debian's nodejs ships npm separately; NodeSource's nodejs includes it.
 if ! command -v npm >/dev/null 2>&1 && [[ " ${missing[*]} " != *" nodejs "* ]]; then
     missing+=(npm)
@@ -20,6 +22,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
     export DEBIAN_FRONTEND=noninteractive
     $SUDO apt-get update -qq
+    # We want promtool, not a Prometheus server: the package's postinst starts the daemon via
+    # invoke-rc.d unless a policy-rc.d forbids it (container images usually ship one).
+    if [[ " ${missing[*]} " == *" prometheus "* && ! -e /usr/sbin/policy-rc.d ]]; then
+        printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+        $SUDO chmod +x /usr/sbin/policy-rc.d
+        trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
     $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     if ! command -v npm >/dev/null 2>&1; then
         $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
