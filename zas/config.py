@@ -28,6 +28,15 @@ class Config:
     # Seconds in-flight requests get to finish after SIGINT/SIGTERM.
     shutdown_grace: float = 30.0
     log_level: str = "INFO"
+    # "json" (one object per line, for log pipelines) or "text".
+    log_format: str = "json"
+    # One line per request on the zas.access logger.
+    access_log: bool = True
+    # /metrics: on the main listener it needs the zas:GetMetrics permission, or this bearer
+    # token when set; `metrics_listen` adds a second listener serving only /metrics and
+    # /health*, without authentication (bind it where only Prometheus can reach it).
+    metrics_token: str | None = None
+    metrics_listen: str | None = None
     # Incomplete multipart uploads are aborted (and their parts collected) after this many days.
     multipart_expiry_days: float = 7.0
     # Virtual-hosted-style requests: with "s3.example.com", Host "b.s3.example.com" means

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import shutil
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -25,6 +27,7 @@ from zas.api.asgi import Receive, Scope, Send
 from zas.api.context import S3Context
 from zas.api.guard import Guard
 from zas.api.management import MANAGEMENT_PREFIXES, create_management_app
+from zas.api.recorder import Recorder
 from zas.api.s3 import S3Api
 from zas.auth.audit import AuditLog
 from zas.auth.authenticate import Authenticator
@@ -37,7 +40,12 @@ from zas.config import Config
 from zas.meta.store import MetaStore
 from zas.objects.multipart import MultipartUploads
 from zas.objects.service import ObjectService
+from zas.observability.connections import established_connections
 from zas.observability.health import Lifecycle, component_report
+from zas.observability.logs import register_secret
+from zas.observability.metrics import ZasMetrics
+from zas.observability.tracing import Tracing
+from zas.observability.tracing import install as install_tracing
 from zas.protocol.operations import virtual_host_bucket
 from zas.protocol.xml import Owner
 from zas.storage.local import LocalBlobStore
@@ -63,6 +71,8 @@ class Server:
     iam: IamDirectory
     audit: AuditLog
     oidc: OidcVerifier | None
+    metrics: ZasMetrics
+    tracing: Tracing
     service: ObjectService
     uploads: MultipartUploads
     s3: S3Api
@@ -72,13 +82,28 @@ class Server:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The one ASGI app: ZAS's own routes go to Quart, everything else is S3."""
         if scope["type"] == "http":
-            if self._is_management(scope):
+            if self._on_metrics_listener(scope) or self._is_management(scope):
                 await self.management(scope, receive, send)
             else:
                 await self.s3(scope, receive, send)
         elif scope["type"] == "lifespan":
             await self.management(scope, receive, send)
 
+
+    def _on_metrics_listener(self, scope: Scope) -> bool:
+        """The metrics listener serves /metrics and /health* only (the management app
+        answers 404 for the rest there), without authentication."""
+        if not self.config.metrics_listen:
+            return False
+        server = scope.get("server")
+        if not server or server[1] != self.metrics_port:
+            return False
+        scope["zas.metrics_listener"] = True
+        return True
+
+    @property
+    def metrics_port(self) -> int:
+        return int((self.config.metrics_listen or ":0").rpartition(":")[2])
 
     def _is_management(self, scope: Scope) -> bool:
         first, _, rest = scope["path"].lstrip("/").partition("/")
@@ -146,6 +171,24 @@ async def open_server(config: Config) -> AsyncIterator[Server]:
     context = S3Context(service, uploads, Owner(root_key.principal, root_key.principal), clock, iam)
     lifecycle = Lifecycle()
     server: Server
+    metrics = ZasMetrics(
+        audit_pending=lambda: audit.pending,
+        audit_dropped=lambda: audit.dropped,
+        uploads_in_progress=lambda: meta.open_uploads,
+        bucket_usage=meta.usage,
+        disk_usage=lambda: _disk_usage(blobs.root),
+        identity_provider_up=(lambda: oidc.reachable) if oidc is not None else None,
+        open_connections=lambda: established_connections(config.port),
+    )
+    meta.on_commit = metrics.batch_committed
+    service.on_gc = metrics.gc_run
+    tracing = Tracing.from_env()
+    install_tracing(tracing)
+    if tracing.enabled:
+        log.info("tracing enabled (OpenTelemetry)")
+    recorder = Recorder(audit, metrics, tracing, clock)
+    if not config.access_log:
+        logging.getLogger("zas.access").setLevel(logging.WARNING)
 
     async def report() -> tuple[bool, dict[str, Any]]:
         return await component_report(
@@ -164,15 +207,23 @@ async def open_server(config: Config) -> AsyncIterator[Server]:
         oidc=oidc,
         service=service,
         uploads=uploads,
+        metrics=metrics,
+        tracing=tracing,
         s3=S3Api(
             context,
             authenticator,
-            audit,
+            recorder,
             is_draining=lambda: lifecycle.draining,
             virtual_host_domain=config.domain,
         ),
         management=create_management_app(
-            lifecycle, report, Guard(authenticator, audit, clock), authenticator, audit
+            lifecycle,
+            report,
+            Guard(authenticator, recorder, clock),
+            authenticator,
+            audit,
+            metrics,
+            metrics_token=config.metrics_token,
         ),
     )
     try:
@@ -193,6 +244,13 @@ async def open_server(config: Config) -> AsyncIterator[Server]:
     finally:
         meta.close()
         audit.close()
+        with trio.CancelScope(shield=True):
+            await trio.to_thread.run_sync(tracing.shutdown)
+
+
+def _disk_usage(path: Path) -> tuple[int, int]:
+    usage = shutil.disk_usage(path)
+    return usage.free, usage.total
 
 
 def _paths(value: str) -> tuple[str, ...]:
@@ -209,7 +267,7 @@ async def _run_writer(server: Server, *, task_status: trio.TaskStatus[None]) -> 
 
 def hypercorn_config(config: Config) -> HypercornConfig:
     hc = HypercornConfig()
-    hc.bind = [config.listen]
+    hc.bind = [config.listen] + ([config.metrics_listen] if config.metrics_listen else [])
     hc.graceful_timeout = config.shutdown_grace
     hc.accesslog = None
     hc.errorlog = logging.getLogger("hypercorn.error")
@@ -224,6 +282,7 @@ async def run(
 ) -> None:
     """Serve until SIGINT or SIGTERM, then drain: stop accepting, finish in-flight, exit."""
     async with open_server(config) as server:
+        register_secret(server.root_key.secret_access_key)
         if server.root_key_generated:
             print(
                 "ZAS generated root credentials (stored 0600 in "

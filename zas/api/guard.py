@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
@@ -20,8 +19,8 @@ from typing import Any, cast
 from quart import Response, g, jsonify, request
 
 from zas.api.asgi import Scope
-from zas.api.s3 import AuditTrail, client_ip, new_request_id, request_facts
-from zas.auth.audit import AuditLog, AuditRecord
+from zas.api.recorder import Recorder, RequestTrail
+from zas.api.s3 import new_request_id, request_facts
 from zas.auth.authenticate import Authenticator, Identity
 from zas.auth.authorize import Authorizer, Permission
 from zas.protocol.errors import (
@@ -52,45 +51,50 @@ class Guard:
     def __init__(
         self,
         authenticator: Authenticator,
-        audit: AuditLog,
+        recorder: Recorder,
         clock: Callable[[], datetime],
     ) -> None:
         self.authenticator = authenticator
         self.authorizer = Authorizer(authenticator.iam)
-        self.audit = audit
+        self.recorder = recorder
         self.clock = clock
 
     def begin(self) -> None:
         """before_request: a request id, a start time and an empty trail."""
-        g.request_id = new_request_id()
-        g.started = time.perf_counter()
-        g.trail = AuditTrail()
+        trail = self.recorder.begin(new_request_id())
+        first = request.path.strip("/").partition("/")[0]
+        trail.operation = first if first in ("admin", "rbac", "health", "metrics") else "other"
+        g.trail = trail
+        g.request_id = trail.request_id
 
     async def identity(self) -> Identity:
-        trail: AuditTrail = g.trail
+        trail: RequestTrail = g.trail
         if trail.identity is None:
             wire = _wire_request()
-            identity = await self.authenticator.authenticate(wire)
-            if identity.signature is not None:
-                await _check_payload(identity)
+            try:
+                identity = await self.authenticator.authenticate(wire)
+                if identity.signature is not None:
+                    await _check_payload(identity)
+            except S3Error:
+                self.recorder.authentication_failed(wire)
+                raise
+            self.recorder.authenticated(identity)
             trail.identity = identity
         return trail.identity
 
     async def check(self, action: str, resource: str) -> Identity:
         identity = await self.identity()
-        trail: AuditTrail = g.trail
+        trail: RequestTrail = g.trail
         permission = Permission(action, resource)
-        trail.permission = permission
         facts = request_facts(_scope(), _wire_request(), self.clock()).context()
         decision = self.authorizer.decide(identity, permission, facts)
-        trail.decision = "allow" if decision.allowed else "deny"
-        trail.statement = None if decision.statement is None else str(decision.statement)
+        self.recorder.decided(trail, permission, decision)
         if not decision.allowed:
             raise AccessDenied(f"{identity.name} is not allowed to perform {action} on {resource}")
         return identity
 
     def error(self, error: S3Error) -> tuple[Response, int]:
-        trail: AuditTrail | None = getattr(g, "trail", None)
+        trail: RequestTrail | None = getattr(g, "trail", None)
         if trail is not None:
             trail.error_code = error.code
         body = {
@@ -103,36 +107,18 @@ class Guard:
         return jsonify(body), error.http_status
 
     def finish(self, response: Response) -> Response:
-        """after_request: the audit record, and the request id header."""
-        trail: AuditTrail | None = getattr(g, "trail", None)
+        """after_request: the audit record, metrics and access log; the request id header."""
+        trail: RequestTrail | None = getattr(g, "trail", None)
         if trail is None:
             return response
-        response.headers["x-amz-request-id"] = g.request_id
-        identity = trail.identity
-        permission = trail.permission
-        self.audit.record(
-            AuditRecord(
-                time=self.clock(),
-                request_id=g.request_id,
-                principal=identity.name if identity else trail.principal,
-                auth_method=identity.method if identity else trail.method,
-                access_key_id=identity.access_key_id if identity else None,
-                source_ip=client_ip(_scope()),
-                method=request.method,
-                path=request.scope.get("raw_path", b"").decode("latin-1") or request.path,
-                action=permission.action if permission else None,
-                resource=permission.resource if permission else None,
-                bucket=None,
-                key=None,
-                decision=trail.decision,
-                statement=trail.statement,
-                status=response.status_code,
-                error_code=trail.error_code,
-                bytes_in=int(request.content_length or 0),
-                bytes_out=int(response.content_length or 0),
-                duration_ms=(time.perf_counter() - g.started) * 1000.0,
-                user_agent=request.headers.get("user-agent"),
-            )
+        response.headers["x-amz-request-id"] = trail.request_id
+        self.recorder.finish(
+            trail,
+            _scope(),
+            _wire_request(),
+            response.status_code,
+            int(request.content_length or 0),
+            int(response.content_length or 0),
         )
         return response
 

@@ -1,27 +1,32 @@
 """The Quart-Trio app for ZAS's own (non-S3) routes: health, `/admin` (users, keys) and
-`/rbac` (policies, dry-run authorization, audit); supply chain and metrics as they land.
+`/rbac` (policies, dry-run authorization, audit) and `/metrics`; supply chain as it lands.
 JSON errors: {"error": {"code", "message", "request_id"}} with the S3 error code's status.
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from quart import Response, jsonify
+import trio
+from quart import Response, jsonify, request
 from quart_trio import QuartTrio
+from werkzeug.exceptions import NotFound
 
 from zas.api.admin import admin_blueprint
 from zas.api.guard import Guard
 from zas.api.rbac import rbac_blueprint
+from zas.auth.actions import ZAS_GET_METRICS
 from zas.auth.audit import AuditLog
 from zas.auth.authenticate import Authenticator
 from zas.observability.health import Lifecycle
-from zas.protocol.errors import InternalError, S3Error
+from zas.observability.metrics import ZasMetrics
+from zas.protocol.errors import AccessDenied, InternalError, S3Error
 
 # First path segments served by this app rather than the S3 API. Bucket names equal to these
 # are reserved (zas.protocol.names.RESERVED_BUCKET_NAMES).
-MANAGEMENT_PREFIXES = frozenset({"health", "admin", "rbac"})
+MANAGEMENT_PREFIXES = frozenset({"health", "admin", "rbac", "metrics"})
 
 HealthReport = Callable[[], Coroutine[Any, Any, tuple[bool, dict[str, Any]]]]
 
@@ -32,9 +37,21 @@ def create_management_app(
     guard: Guard,
     authenticator: Authenticator,
     audit: AuditLog,
+    metrics: ZasMetrics,
+    *,
+    metrics_token: str | None = None,
 ) -> QuartTrio:
     app = QuartTrio("zas")
     iam = authenticator.iam
+
+    @app.get("/metrics")
+    async def prometheus() -> Response:
+        if not request.scope.get("zas.metrics_listener"):
+            await _metrics_access(guard, metrics_token)
+        body, content_type = await trio.to_thread.run_sync(
+            metrics.render, request.headers.get("accept")
+        )
+        return Response(body, content_type=content_type)
 
     @app.get("/health/live")
     async def live() -> Response:
@@ -58,6 +75,10 @@ def create_management_app(
     @app.before_request
     async def begin() -> None:
         guard.begin()
+        if request.scope.get("zas.metrics_listener") and not (
+            request.path == "/metrics" or request.path.startswith("/health")
+        ):
+            raise NotFound()
 
     @app.after_request
     async def finish(response: Response) -> Response:
@@ -83,3 +104,13 @@ def create_management_app(
         return guard.error(InternalError())
 
     return app
+
+
+async def _metrics_access(guard: Guard, token: str | None) -> None:
+    """The main listener's /metrics: the configured bearer token, or zas:GetMetrics."""
+    if token is not None:
+        sent = request.headers.get("authorization", "")
+        if hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+            return
+        raise AccessDenied("/metrics needs the configured metrics bearer token")
+    await guard.check(ZAS_GET_METRICS, "*")

@@ -12,19 +12,16 @@ from __future__ import annotations
 
 import logging
 import secrets
-import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-import attrs
-
 from zas.api import s3_buckets, s3_multipart, s3_objects
 from zas.api.asgi import ClientDisconnected, Receive, RequestBody, Response, Scope, Send
 from zas.api.context import XML, S3Call, S3Context
+from zas.api.recorder import Recorder, RequestTrail, client_ip
 from zas.api.sts import assume_role_with_web_identity, is_sts_request
-from zas.auth.audit import AuditLog, AuditRecord
-from zas.auth.authenticate import Authenticator, Identity
+from zas.auth.authenticate import Authenticator
 from zas.auth.authorize import (
     Authorizer,
     Permission,
@@ -78,7 +75,7 @@ class S3Api:
         self,
         context: S3Context,
         authenticator: Authenticator,
-        audit: AuditLog,
+        recorder: Recorder,
         *,
         is_draining: Callable[[], bool] = lambda: False,
         virtual_host_domain: str | None = None,
@@ -86,13 +83,13 @@ class S3Api:
         self.context = context
         self.authenticator = authenticator
         self.authorizer = Authorizer(context.iam)
-        self.audit = audit
+        self.recorder = recorder
+        self.tracing = recorder.tracing
         self.is_draining = is_draining
         self.virtual_host_domain = virtual_host_domain
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = time.perf_counter()
-        request_id = new_request_id()
+        trail = self.recorder.begin(new_request_id())
         request = HttpRequest.from_wire(
             scope["method"],
             scope.get("raw_path", b"").decode("latin-1") or scope["path"],
@@ -100,38 +97,55 @@ class S3Api:
             [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]],
         )
         body = RequestBody(receive)
-        trail = AuditTrail()
+        status, sent = 499, 0
+        with self.tracing.request_span(
+            request.method,
+            "s3",
+            scope["headers"],
+            path=request.raw_path,
+            client_address=client_ip(scope),
+            user_agent=request.header("user-agent"),
+        ) as span:
+            try:
+                response = await self._respond(request, body, scope, trail)
+                if response is None:
+                    return
+                response.headers.append(("x-amz-request-id", trail.request_id))
+                response.headers.append(("x-amz-id-2", trail.request_id))
+                status = response.status
+                span.set_status_code(status)
+                permission = trail.permission
+                span.set_operation(
+                    trail.operation,
+                    permission.bucket if permission else None,
+                    permission.key if permission else None,
+                )
+                sent = await response.send(send, head=request.method == "HEAD")
+            finally:
+                self.recorder.finish(trail, scope, request, status, body.received, sent)
+
+    async def _respond(
+        self, request: HttpRequest, body: RequestBody, scope: Scope, trail: RequestTrail
+    ) -> Response | None:
+        """The response, or None when the client went away before its body was complete."""
         try:
-            response = await self.handle(request, body, scope, trail, request_id)
+            return await self.handle(request, body, scope, trail)
         except S3Error as error:
             trail.error_code = error.code
-            response = await self._error_response(error, request, body, request_id, trail)
+            return await self._error_response(error, request, body, trail)
         except ClientDisconnected:
-            log.info("request %s: client disconnected before the body was complete", request_id)
-            trail.error_code = "ClientDisconnected"
-            self._record(scope, request, request_id, trail, 499, body.received, 0, started)
-            return
-        except Exception:
-            log.exception("request %s failed", request_id)
-            trail.error_code = "InternalError"
-            response = await self._error_response(InternalError(), request, body, request_id, trail)
-        response.headers.append(("x-amz-request-id", request_id))
-        response.headers.append(("x-amz-id-2", request_id))
-        sent = 0
-        try:
-            sent = await response.send(send, head=request.method == "HEAD")
-        finally:
-            self._record(
-                scope, request, request_id, trail, response.status, body.received, sent, started
+            log.info(
+                "request %s: client disconnected before the body was complete", trail.request_id
             )
+            trail.error_code = "ClientDisconnected"
+            return None
+        except Exception:
+            log.exception("request %s failed", trail.request_id)
+            trail.error_code = "InternalError"
+            return await self._error_response(InternalError(), request, body, trail)
 
     async def _error_response(
-        self,
-        error: S3Error,
-        request: HttpRequest,
-        body: RequestBody,
-        request_id: str,
-        trail: AuditTrail,
+        self, error: S3Error, request: HttpRequest, body: RequestBody, trail: RequestTrail
     ) -> Response:
         # Read what is left of the body so the client can read our answer, but do not
         # swallow a multi-gigabyte upload: past the limit, answer and close the connection.
@@ -146,47 +160,48 @@ class S3Api:
             return Response(
                 error.http_status,
                 [("Content-Type", "text/xml")],
-                render_sts_error(error, request_id),
+                render_sts_error(error, trail.request_id),
                 close_connection=not drained,
             )
         return Response(
             error.http_status,
             [*headers, XML],
-            render_error(error, request_id, request.path),
+            render_error(error, trail.request_id, request.path),
             close_connection=not drained,
         )
 
     async def handle(
-        self,
-        request: HttpRequest,
-        body: RequestBody,
-        scope: Scope,
-        trail: AuditTrail,
-        request_id: str,
+        self, request: HttpRequest, body: RequestBody, scope: Scope, trail: RequestTrail
     ) -> Response:
         if self.is_draining():
             raise ServiceUnavailable()
         now = self.context.clock()
         if is_sts_request(request):
-            trail.action = ACTION_STS
+            trail.action, trail.operation = ACTION_STS, "sts"
             response, web = await assume_role_with_web_identity(
-                request, body, self.authenticator, now, request_id
+                request, body, self.authenticator, now, trail.request_id
             )
             if web is not None:
                 trail.principal, trail.method = f"oidc:{web.username}", "bearer"
             trail.decision = "allow"
             return response
-        identity = await self.authenticator.authenticate(request)
+        with self.tracing.span("authenticate"):
+            try:
+                identity = await self.authenticator.authenticate(request)
+            except S3Error:
+                self.recorder.authentication_failed(request)
+                raise
+        self.recorder.authenticated(identity)
         trail.identity = identity
         op = route(request, virtual_host_domain=self.virtual_host_domain)
+        trail.operation = op.name
         facts = request_facts(scope, request, now).context()
-        for permission in permissions_for(op):
-            trail.permission = permission
-            decision = self.authorizer.decide(identity, permission, facts)
-            trail.decision = "allow" if decision.allowed else "deny"
-            trail.statement = None if decision.statement is None else str(decision.statement)
-            if not decision.allowed:
-                raise AccessDenied()
+        with self.tracing.span("authorize"):
+            for permission in permissions_for(op):
+                decision = self.authorizer.decide(identity, permission, facts)
+                self.recorder.decided(trail, permission, decision)
+                if not decision.allowed:
+                    raise AccessDenied()
         if isinstance(op, DeleteObjects):
             trail.permission = Permission("s3:DeleteObject", bucket_arn(op.bucket), op.bucket)
             trail.decision = "allow"
@@ -198,65 +213,8 @@ class S3Api:
         handler = HANDLERS[type(op)]
         return await handler(self.context, op, S3Call(request, body, identity.signature, may))
 
-    def _record(
-        self,
-        scope: Scope,
-        request: HttpRequest,
-        request_id: str,
-        trail: AuditTrail,
-        status: int,
-        bytes_in: int,
-        bytes_out: int,
-        started: float,
-    ) -> None:
-        identity = trail.identity
-        permission = trail.permission
-        self.audit.record(
-            AuditRecord(
-                time=self.context.clock(),
-                request_id=request_id,
-                principal=identity.name if identity else trail.principal,
-                auth_method=identity.method if identity else trail.method,
-                access_key_id=identity.access_key_id if identity else None,
-                source_ip=client_ip(scope),
-                method=request.method,
-                path=request.raw_path,
-                action=permission.action if permission else trail.action,
-                resource=permission.resource if permission else None,
-                bucket=permission.bucket if permission else None,
-                key=permission.key if permission else None,
-                decision=trail.decision,
-                statement=trail.statement,
-                status=status,
-                error_code=trail.error_code,
-                bytes_in=bytes_in,
-                bytes_out=bytes_out,
-                duration_ms=(time.perf_counter() - started) * 1000.0,
-                user_agent=request.header("user-agent"),
-            )
-        )
-
 
 ACTION_STS = "sts:AssumeRoleWithWebIdentity"
-
-
-@attrs.define
-class AuditTrail:
-    """What is known about a request as it goes, for its audit record."""
-
-    identity: Identity | None = None
-    principal: str = "anonymous"  # until authenticated
-    method: str = "none"
-    permission: Permission | None = None
-    action: str | None = None
-    decision: str = "error"  # no decision was reached (bad signature, unknown route, ...)
-    statement: str | None = None
-    error_code: str | None = None
-
-
-def client_ip(scope: Scope) -> str | None:
-    client = scope.get("client")
-    return str(client[0]) if client else None
 
 
 def request_facts(scope: Scope, request: HttpRequest, now: datetime) -> RequestFacts:

@@ -161,6 +161,9 @@ ZAS_READ_AUDIT = "zas:ReadAudit"
 ZAS_QUERY_AUDIT = "zas:QueryAudit"
 ZAS_EXPORT_AUDIT = "zas:ExportAudit"
 
+# Scraping /metrics on the main listener (a separate metrics listener is public).
+ZAS_GET_METRICS = "zas:GetMetrics"
+
 ZAS_MANAGEMENT: frozenset[str] = frozenset(
     {
         ZAS_CREATE_USER,
@@ -182,6 +185,7 @@ ZAS_MANAGEMENT: frozenset[str] = frozenset(
         ZAS_READ_AUDIT,
         ZAS_QUERY_AUDIT,
         ZAS_EXPORT_AUDIT,
+        ZAS_GET_METRICS,
     }
 )
 

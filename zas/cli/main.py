@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from pathlib import Path
 
@@ -14,6 +13,8 @@ import trio
 from zas.cli.admin import add_admin_commands, run_admin_command
 from zas.cli.client import CliError
 from zas.config import load_config
+from zas.observability.logs import configure_logging, register_secret
+from zas.observability.tracing import tracer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,10 +37,17 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError) as exc:
             print(f"zas: invalid configuration: {exc}", file=sys.stderr)
             return 2
-        logging.basicConfig(
-            level=config.log_level.upper(),
-            format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        if config.log_format not in ("json", "text"):
+            print(f"zas: invalid configuration: log_format {config.log_format!r}", file=sys.stderr)
+            return 2
+        configure_logging(
+            config.log_level,
+            "json" if config.log_format == "json" else "text",
+            trace_id_source=lambda: tracer().current_trace_id(),
         )
+        for secret in (config.root_secret_key, config.master_key, config.metrics_token):
+            if secret:
+                register_secret(secret)
         from zas.server import run
 
         trio.run(run, config)

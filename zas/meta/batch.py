@@ -48,6 +48,9 @@ class BatchOutcome:
     buckets_created: list[BucketRecord]
     buckets_deleted: list[str]
     orphans: list[str]
+    # bucket -> [objects, bytes] change, and the change in open multipart uploads (metrics).
+    usage: dict[str, list[int]] = attrs.field(factory=dict)
+    uploads: int = 0
 
 
 class Batch:
@@ -61,6 +64,8 @@ class Batch:
         self.candidates: set[str] = set()
         self.created: list[BucketRecord] = []
         self.deleted: list[str] = []
+        self.usage: dict[str, list[int]] = {}
+        self.uploads = 0
 
     def apply(self, changes: list[Any]) -> list[tuple[Any, BaseException | None]]:
         self._load_objects([key for change in changes for key in change.object_keys()])
@@ -74,7 +79,14 @@ class Batch:
         return results
 
     def outcome(self) -> BatchOutcome:
-        return BatchOutcome(dict(self.overlay), self.created, self.deleted, self._orphans())
+        return BatchOutcome(
+            dict(self.overlay),
+            self.created,
+            self.deleted,
+            self._orphans(),
+            self.usage,
+            self.uploads,
+        )
 
     # --- helpers for changes -------------------------------------------------------------
 
@@ -89,9 +101,15 @@ class Batch:
 
     def replace(self, key: ObjectKey, record: ObjectRecord | None) -> ObjectRecord | None:
         previous = self.current(key)
+        usage = self.usage.setdefault(key[0], [0, 0])
         if previous is not None:
             kept = {blob.sha256 for blob in record.blobs} if record is not None else set()
             self.candidates.update(b.sha256 for b in previous.blobs if b.sha256 not in kept)
+            usage[0] -= 1
+            usage[1] -= previous.size
+        if record is not None:
+            usage[0] += 1
+            usage[1] += record.size
         self.overlay[key] = record
         self.dirty.add(key)
         return previous
@@ -113,6 +131,7 @@ class Batch:
         self.candidates.update(part.sha256 for part in parts if part.sha256 not in keep)
         self.con.execute("DELETE FROM upload_parts WHERE upload_id = ?", [upload_id])
         self.con.execute("DELETE FROM uploads WHERE upload_id = ?", [upload_id])
+        self.uploads -= 1
         return parts
 
     def flush_objects(self) -> None:
@@ -330,6 +349,7 @@ class CreateUploadRow:
             f"INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             upload_to_row(self.record),
         )
+        batch.uploads += 1
         return self.record
 
 

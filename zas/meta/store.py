@@ -19,6 +19,7 @@ writer means no concurrent metadata change can slip in between "unreferenced" an
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -42,6 +43,7 @@ from zas.meta.rows import (
     upload_from_row,
 )
 from zas.meta.schema import migrate
+from zas.observability.tracing import tracer
 from zas.protocol.conditions import Preconditions
 from zas.protocol.errors import InternalError, NoSuchBucket
 from zas.protocol.operations import ListParams
@@ -87,6 +89,16 @@ class MetaStore:
             ).fetchall()
         }
         self._objects: OrderedDict[tuple[str, str], ObjectRecord | None] = OrderedDict()
+        # For /metrics, kept in step with each commit: bucket -> [objects, bytes], open uploads.
+        self._usage: dict[str, list[int]] = {name: [0, 0] for name in self._buckets}
+        for name, count, size in self._connection.execute(
+            "SELECT bucket, count(*), coalesce(sum(size), 0) FROM objects GROUP BY bucket"
+        ).fetchall():
+            self._usage[name] = [int(count), int(size)]
+        row = self._connection.execute("SELECT count(*) FROM uploads").fetchone()
+        self.open_uploads = int(row[0]) if row else 0
+        # Called after each commit with (seconds, changes) (metrics).
+        self.on_commit: Callable[[float, int], None] = lambda seconds, size: None
         # Bumped after every commit; a read that spans a commit does not fill the cache.
         self._commit_seq = 0
         self._writer_lock = threading.Lock()
@@ -275,13 +287,19 @@ class MetaStore:
 
     async def _submit(self, change: Any) -> Any:
         pending = _Pending(change)
-        await self._send.send(pending)
-        await pending.done.wait()
+        with tracer().span("metadata.commit"):
+            await self._send.send(pending)
+            await pending.done.wait()
         if pending.error is not None:
             raise pending.error
         return pending.result
 
+    def usage(self) -> dict[str, tuple[int, int]]:
+        """Objects and bytes per bucket, from memory."""
+        return {name: (counts[0], counts[1]) for name, counts in self._usage.items()}
+
     async def _commit_batch(self, batch: list[_Pending]) -> None:
+        started = time.perf_counter()
         try:
             outcome = await trio.to_thread.run_sync(self._apply_batch, batch)
         except Exception as exc:
@@ -292,14 +310,22 @@ class MetaStore:
         else:
             for record in outcome.buckets_created:
                 self._buckets[record.name] = record
+                self._usage.setdefault(record.name, [0, 0])
+            for name, (objects, size) in outcome.usage.items():
+                counts = self._usage.setdefault(name, [0, 0])
+                counts[0] += objects
+                counts[1] += size
+            self.open_uploads += outcome.uploads
             for name in outcome.buckets_deleted:
                 self._buckets.pop(name, None)
+                self._usage.pop(name, None)
                 for cache_key in [k for k in self._objects if k[0] == name]:
                     del self._objects[cache_key]
             for cache_key, row in outcome.objects.items():
                 self._remember(cache_key, row)
             self._commit_seq += 1
             self.batches_committed += 1
+            self.on_commit(time.perf_counter() - started, len(batch))
             if outcome.orphans:
                 self.on_orphans(outcome.orphans)
         for pending in batch:

@@ -18,6 +18,7 @@ import attrs
 import trio
 
 from zas.meta.store import MetaStore
+from zas.observability.tracing import tracer
 from zas.protocol.errors import BadDigest, IncompleteBody, XAmzContentSHA256Mismatch
 from zas.protocol.operations import Checksum
 from zas.storage.base import BlobInfo, BlobStore
@@ -110,16 +111,18 @@ async def ingest(
     """Stream `body` into a committed, verified, pinned blob; the caller commits its row
     inside the block. Leaving the block by an exception releases the blob to the GC."""
     async with blobs.open_writer(expected.all_algorithms()) as writer:
-        async for chunk in body:
-            await writer.write(chunk)
-        info = await writer.finish()
-        verify(info, expected)
+        with tracer().span("storage.write"):
+            async for chunk in body:
+                await writer.write(chunk)
+            info = await writer.finish()
+            verify(info, expected)
         if on_received is not None:
             on_received(info)
         pins.add(info.sha256)
         failed = False
         try:
-            await writer.commit()
+            with tracer().span("storage.commit"):
+                await writer.commit()
             yield info
         except BaseException:
             failed = True

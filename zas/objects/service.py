@@ -13,7 +13,7 @@ Copies share blobs: CopyObject writes a row, never bytes. No HTTP here.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 
 import attrs
@@ -46,22 +46,28 @@ class ObjectService:
         self.region = region
         self.owner = owner
         self.pins = BlobPins()
+        # Called with (blobs, bytes) each time blobs are collected (metrics).
+        self.on_gc: Callable[[int, int], None] = lambda blobs, freed: None
 
     # Wired to the metadata writer: blobs it found unreferenced after a commit.
     def delete_orphans(self, digests: list[str]) -> None:
-        for digest in digests:
-            if digest not in self.pins:
-                self.blobs.delete_now(digest)
+        self._delete([digest for digest in digests if digest not in self.pins])
 
     async def collect_garbage(self) -> int:
         """Delete blobs no row refers to (e.g. left by a crash between blob and row)."""
         referenced = await self.meta.referenced_digests()
-        removed = 0
-        for digest in await self.blobs.list_digests():
-            if digest not in referenced and digest not in self.pins:
-                self.blobs.delete_now(digest)
-                removed += 1
-        return removed
+        unreferenced = [
+            digest
+            for digest in await self.blobs.list_digests()
+            if digest not in referenced and digest not in self.pins
+        ]
+        self._delete(unreferenced)
+        return len(unreferenced)
+
+    def _delete(self, digests: list[str]) -> None:
+        if digests:
+            freed = sum(self.blobs.delete_now(digest) for digest in digests)
+            self.on_gc(len(digests), freed)
 
     # --- buckets -----------------------------------------------------------------------
 

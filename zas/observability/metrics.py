@@ -242,6 +242,7 @@ class ZasMetrics:
         bucket_usage: Callable[[], Mapping[str, tuple[int, int]]] | None = None,
         disk_usage: Callable[[], tuple[int, int]] | None = None,
         identity_provider_up: Callable[[], bool | None] | None = None,
+        open_connections: Callable[[], int] | None = None,
         extra_operations: Iterable[str] = (),
         version: str | None = None,
     ) -> None:
@@ -253,7 +254,10 @@ class ZasMetrics:
         - `bucket_usage()`: bucket name -> (objects, bytes), from memory, not from SQL;
         - `disk_usage()`: (free_bytes, total_bytes) of the blob store's filesystem;
         - `identity_provider_up()`: True/False for the last JWKS/discovery fetch, None when no
-          IdP is configured.
+          IdP is configured;
+        - `open_connections()`: client connections open now (the server counts its sockets;
+          Hypercorn tells the app nothing about connections). Without it the gauge follows
+          `connection_opened`/`connection_closed`.
         """
         self._callbacks_audit_pending = audit_pending
         self._callbacks_audit_dropped = audit_dropped
@@ -261,6 +265,7 @@ class ZasMetrics:
         self._callbacks_buckets = bucket_usage
         self._callbacks_disk = disk_usage
         self._callbacks_idp = identity_provider_up
+        self._callbacks_connections = open_connections
         self._version = version if version is not None else _package_version()
         self._allowed_operations = OPERATIONS | frozenset(extra_operations)
 
@@ -412,8 +417,11 @@ class ZasMetrics:
         yield GaugeMetricFamily(
             "zas_http_requests_in_flight", "Requests being served now.", value=self._in_flight
         )
+        connections = self._read("open_connections", self._callbacks_connections)
         yield GaugeMetricFamily(
-            "zas_http_open_connections", "Client connections open now.", value=self._connections
+            "zas_http_open_connections",
+            "Client connections open now.",
+            value=self._connections if connections is None else connections,
         )
         yield CounterMetricFamily(
             "zas_http_received_bytes", "Request body bytes received.", value=self._bytes_in

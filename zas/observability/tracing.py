@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("zas.tracing")
 
-__all__ = ["SPAN_NAMES", "NoopSpan", "SpanHandle", "Tracing"]
+__all__ = ["SPAN_NAMES", "NoopSpan", "SpanHandle", "Tracing", "install", "tracer"]
 
 AttributeValue = str | bool | int | float
 Headers = Mapping[str, str] | Iterable[tuple[str | bytes, str | bytes]]
@@ -49,6 +49,7 @@ SPAN_NAMES: Final = (
     "authorize",
     "storage.read",
     "storage.write",
+    "storage.commit",
     "metadata.read",
     "metadata.commit",
     "audit.record",
@@ -380,3 +381,17 @@ def _otlp_exporter(environ: Mapping[str, str]) -> SpanExporter | None:
         endpoint = environ["OTEL_EXPORTER_OTLP_ENDPOINT"].rstrip("/") + "/v1/traces"
     exporter: SpanExporter = module.OTLPSpanExporter(endpoint=endpoint or None)
     return exporter
+
+
+# The server's tracer, for the layers below the API (metadata writer, blob store) that would
+# otherwise need it threaded through every call; `zas.server` installs it at start-up.
+_installed: Tracing = Tracing.disabled()
+
+
+def install(tracing: Tracing) -> None:
+    global _installed
+    _installed = tracing
+
+
+def tracer() -> Tracing:
+    return _installed

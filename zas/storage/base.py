@@ -70,9 +70,10 @@ class BlobStore(Protocol):
 
     async def size_of(self, sha256: str) -> int | None: ...
 
-    def delete_now(self, sha256: str) -> None:
-        """Remove a blob. Synchronous on purpose: callers decide and delete without a
-        checkpoint in between, so no concurrent commit of the same digest can interleave."""
+    def delete_now(self, sha256: str) -> int:
+        """Remove a blob; returns the bytes freed (0 if it was already gone). Synchronous on
+        purpose: callers decide and delete without a checkpoint in between, so no concurrent
+        commit of the same digest can interleave."""
         ...
 
     async def list_digests(self) -> list[str]: ...

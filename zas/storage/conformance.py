@@ -97,10 +97,10 @@ async def check_identical_content_stored_once(store: BlobStore) -> None:
 
 async def check_delete(store: BlobStore) -> None:
     digest = await _put(store, b"to be deleted")
-    store.delete_now(digest)
+    assert store.delete_now(digest) == len(b"to be deleted")
     assert await store.size_of(digest) is None
     assert digest not in await store.list_digests()
-    store.delete_now(digest)  # deleting twice is harmless
+    assert store.delete_now(digest) == 0  # deleting twice is harmless
     try:
         await _read_all(store, digest)
     except BlobNotFound:

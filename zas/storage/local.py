@@ -109,9 +109,14 @@ class LocalBlobStore:
             return None
         return stat.st_size
 
-    def delete_now(self, sha256: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path_of(sha256))
+    def delete_now(self, sha256: str) -> int:
+        path = self.path_of(sha256)
+        try:
+            size = os.stat(path).st_size
+            os.unlink(path)
+        except FileNotFoundError:
+            return 0
+        return size
 
     async def list_digests(self) -> list[str]:
         def scan() -> list[str]:
