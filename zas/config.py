@@ -36,6 +36,8 @@ class Config:
     # token when set; `metrics_listen` adds a second listener serving only /metrics and
     # /health*, without authentication (bind it where only Prometheus can reach it).
     metrics_token: str | None = None
+    # Count requests for /metrics (off only to measure what counting costs: bench/).
+    metrics: bool = True
     metrics_listen: str | None = None
     # Incomplete multipart uploads are aborted (and their parts collected) after this many days.
     multipart_expiry_days: float = 7.0

@@ -43,7 +43,7 @@ from zas.objects.service import ObjectService
 from zas.observability.connections import established_connections
 from zas.observability.health import Lifecycle, component_report
 from zas.observability.logs import register_secret
-from zas.observability.metrics import ZasMetrics
+from zas.observability.metrics import QuietMetrics, ZasMetrics
 from zas.observability.tracing import Tracing
 from zas.observability.tracing import install as install_tracing
 from zas.protocol.operations import virtual_host_bucket
@@ -171,7 +171,7 @@ async def open_server(config: Config) -> AsyncIterator[Server]:
     context = S3Context(service, uploads, Owner(root_key.principal, root_key.principal), clock, iam)
     lifecycle = Lifecycle()
     server: Server
-    metrics = ZasMetrics(
+    metrics = (ZasMetrics if config.metrics else QuietMetrics)(
         audit_pending=lambda: audit.pending,
         audit_dropped=lambda: audit.dropped,
         uploads_in_progress=lambda: meta.open_uploads,

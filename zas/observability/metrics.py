@@ -574,3 +574,28 @@ def _package_version() -> str:
         return importlib.metadata.version("zas")
     except importlib.metadata.PackageNotFoundError:
         return "unknown"
+
+
+class QuietMetrics(ZasMetrics):
+    """Counts nothing on the request path (config `metrics: false`); /metrics still answers
+    with the scrape-time figures. Exists so the benchmark can show what counting costs."""
+
+    def request_started(self) -> None:
+        pass
+
+    def request_finished(
+        self, operation: str, status: int, seconds: float, bytes_in: int, bytes_out: int
+    ) -> None:
+        pass
+
+    def object_uploaded(self, size: int) -> None:
+        pass
+
+    def object_downloaded(self, size: int) -> None:
+        pass
+
+    def authentication(self, method: str, result: str) -> None:
+        pass
+
+    def authorization(self, result: str) -> None:
+        pass
