@@ -25,7 +25,10 @@ class Config:
     root_secret_key: str | None = None
     # fsync blobs and directories before answering. Only turn off for throwaway test data.
     fsync: bool = True
-    # Seconds in-flight requests get to finish after SIGINT/SIGTERM.
+    # After SIGINT/SIGTERM: seconds /health/ready answers 503 while requests are still served
+    # (so a load balancer or Kubernetes can take the instance out first), then seconds
+    # in-flight requests get to finish once no new connection is accepted.
+    shutdown_delay: float = 0.0
     shutdown_grace: float = 30.0
     log_level: str = "INFO"
     # "json" (one object per line, for log pipelines) or "text".

@@ -213,7 +213,6 @@ async def open_server(config: Config) -> AsyncIterator[Server]:
             context,
             authenticator,
             recorder,
-            is_draining=lambda: lifecycle.draining,
             virtual_host_domain=config.domain,
         ),
         management=create_management_app(
@@ -297,6 +296,9 @@ async def run(
                 async for signum in signals:
                     log.info("received %s: draining", signal.Signals(signum).name)
                     server.lifecycle.state = "draining"
+                    # Readiness says 503 now; keep serving while load balancers notice,
+                    # then stop accepting and let in-flight requests finish.
+                    await trio.sleep(config.shutdown_delay)
                     return
 
             async with trio.open_nursery() as nursery:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import json
 import os
 import signal
 import threading
 import time
 from pathlib import Path
 
-from tests.e2e.raw import sign_headers
+from tests.e2e.raw import send, sign_headers
 from tests.zasproc import ZasProcess
 
 
@@ -166,3 +167,28 @@ def test_sigterm_finishes_the_in_flight_upload_then_exits_0(fresh_zas: ZasProces
     assert result.get("status") == 200
     s3 = fresh_zas.start().client()
     assert s3.get_object(Bucket="drain", Key="in-flight")["Body"].read() == body
+
+
+def test_readiness_turns_503_on_sigterm_while_requests_are_still_served(
+    fresh_zas: ZasProcess,
+) -> None:
+    fresh_zas.extra_env["ZAS_SHUTDOWN_DELAY"] = "3"
+    s3 = fresh_zas.start().client()
+    s3.create_bucket(Bucket="draining")
+    s3.put_object(Bucket="draining", Key="k", Body=b"still here")
+    assert send("GET", fresh_zas.endpoint + "/health/ready", {}, b"").status == 200
+    assert fresh_zas.process is not None
+
+    fresh_zas.process.send_signal(signal.SIGTERM)
+    ready = send("GET", fresh_zas.endpoint + "/health/ready", {}, b"")
+    for _ in range(20):  # the signal is handled asynchronously
+        if ready.status == 503:
+            break
+        time.sleep(0.05)
+        ready = send("GET", fresh_zas.endpoint + "/health/ready", {}, b"")
+    served = s3.get_object(Bucket="draining", Key="k")["Body"].read()
+
+    assert ready.status == 503
+    assert json.loads(ready.body)["state"] == "draining"
+    assert served == b"still here"
+    assert fresh_zas.process.wait(30) == 0

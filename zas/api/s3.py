@@ -31,7 +31,7 @@ from zas.auth.authorize import (
     permissions_for,
 )
 from zas.auth.sts import render_sts_error
-from zas.protocol.errors import AccessDenied, InternalError, S3Error, ServiceUnavailable
+from zas.protocol.errors import AccessDenied, InternalError, S3Error
 from zas.protocol.http import HttpRequest
 from zas.protocol.operations import (
     AbortMultipartUpload,
@@ -77,7 +77,6 @@ class S3Api:
         authenticator: Authenticator,
         recorder: Recorder,
         *,
-        is_draining: Callable[[], bool] = lambda: False,
         virtual_host_domain: str | None = None,
     ) -> None:
         self.context = context
@@ -85,7 +84,6 @@ class S3Api:
         self.authorizer = Authorizer(context.iam)
         self.recorder = recorder
         self.tracing = recorder.tracing
-        self.is_draining = is_draining
         self.virtual_host_domain = virtual_host_domain
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -173,8 +171,6 @@ class S3Api:
     async def handle(
         self, request: HttpRequest, body: RequestBody, scope: Scope, trail: RequestTrail
     ) -> Response:
-        if self.is_draining():
-            raise ServiceUnavailable()
         now = self.context.clock()
         if is_sts_request(request):
             trail.action, trail.operation = ACTION_STS, "sts"
