@@ -49,6 +49,7 @@ from zas.observability.tracing import install as install_tracing
 from zas.protocol.operations import virtual_host_bucket
 from zas.protocol.xml import Owner
 from zas.storage.local import LocalBlobStore
+from zas.supplychain.service import SupplyChain
 
 log = logging.getLogger("zas")
 META_FILE = "meta.duckdb"
@@ -73,6 +74,7 @@ class Server:
     oidc: OidcVerifier | None
     metrics: ZasMetrics
     tracing: Tracing
+    supply_chain: SupplyChain
     service: ObjectService
     uploads: MultipartUploads
     s3: S3Api
@@ -187,6 +189,9 @@ async def open_server(config: Config) -> AsyncIterator[Server]:
     if tracing.enabled:
         log.info("tracing enabled (OpenTelemetry)")
     recorder = Recorder(audit, metrics, tracing, clock)
+    supply_chain = SupplyChain(meta, service, master_key, clock)
+    supply_chain.on_event = metrics.supply_chain
+    await supply_chain.reload()
     if not config.access_log:
         logging.getLogger("zas.access").setLevel(logging.WARNING)
 
@@ -209,10 +214,12 @@ async def open_server(config: Config) -> AsyncIterator[Server]:
         uploads=uploads,
         metrics=metrics,
         tracing=tracing,
+        supply_chain=supply_chain,
         s3=S3Api(
             context,
             authenticator,
             recorder,
+            supply_chain,
             virtual_host_domain=config.domain,
         ),
         management=create_management_app(
@@ -222,6 +229,7 @@ async def open_server(config: Config) -> AsyncIterator[Server]:
             authenticator,
             audit,
             metrics,
+            supply_chain,
             metrics_token=config.metrics_token,
         ),
     )
@@ -233,6 +241,7 @@ async def open_server(config: Config) -> AsyncIterator[Server]:
                 nursery.start_soon(audit.run_retention, config.audit_retention_days)
             if oidc is not None:
                 await nursery.start(oidc.run)
+            await supply_chain.sweep()
             collected = await service.collect_garbage()
             await nursery.start(uploads.hasher.run)
             await nursery.start(uploads.run_expiry, EXPIRY_SWEEP_INTERVAL)

@@ -33,6 +33,8 @@ from zas.protocol.http import HttpRequest
 from zas.protocol.sigv4 import PayloadKind
 
 IAM_ARN = "arn:zas:iam:::"
+# The operation label of management requests (metrics, access log): the route family.
+MANAGEMENT_OPERATIONS = frozenset({"admin", "rbac", "health", "metrics", "supplychain"})
 MAX_JSON_BODY = 1024 * 1024
 
 
@@ -63,7 +65,7 @@ class Guard:
         """before_request: a request id, a start time and an empty trail."""
         trail = self.recorder.begin(new_request_id())
         first = request.path.strip("/").partition("/")[0]
-        trail.operation = first if first in ("admin", "rbac", "health", "metrics") else "other"
+        trail.operation = first if first in MANAGEMENT_OPERATIONS else "other"
         g.trail = trail
         g.request_id = trail.request_id
 

@@ -1,5 +1,5 @@
 """The Quart-Trio app for ZAS's own (non-S3) routes: health, `/admin` (users, keys) and
-`/rbac` (policies, dry-run authorization, audit) and `/metrics`; supply chain as it lands.
+`/rbac` (policies, dry-run authorization, audit), `/supplychain` and `/metrics`.
 JSON errors: {"error": {"code", "message", "request_id"}} with the S3 error code's status.
 """
 
@@ -17,16 +17,18 @@ from werkzeug.exceptions import NotFound
 from zas.api.admin import admin_blueprint
 from zas.api.guard import Guard
 from zas.api.rbac import rbac_blueprint
+from zas.api.supplychain import supplychain_blueprint
 from zas.auth.actions import ZAS_GET_METRICS
 from zas.auth.audit import AuditLog
 from zas.auth.authenticate import Authenticator
 from zas.observability.health import Lifecycle
 from zas.observability.metrics import ZasMetrics
 from zas.protocol.errors import AccessDenied, InternalError, S3Error
+from zas.supplychain.service import SupplyChain
 
 # First path segments served by this app rather than the S3 API. Bucket names equal to these
 # are reserved (zas.protocol.names.RESERVED_BUCKET_NAMES).
-MANAGEMENT_PREFIXES = frozenset({"health", "admin", "rbac", "metrics"})
+MANAGEMENT_PREFIXES = frozenset({"health", "admin", "rbac", "metrics", "supplychain"})
 
 HealthReport = Callable[[], Coroutine[Any, Any, tuple[bool, dict[str, Any]]]]
 
@@ -38,6 +40,7 @@ def create_management_app(
     authenticator: Authenticator,
     audit: AuditLog,
     metrics: ZasMetrics,
+    supply_chain: SupplyChain,
     *,
     metrics_token: str | None = None,
 ) -> QuartTrio:
@@ -71,6 +74,7 @@ def create_management_app(
 
     app.register_blueprint(admin_blueprint(guard, iam))
     app.register_blueprint(rbac_blueprint(guard, iam, authenticator, audit))
+    app.register_blueprint(supplychain_blueprint(guard, supply_chain))
 
     @app.before_request
     async def begin() -> None:

@@ -62,6 +62,8 @@ from zas.protocol.operations import (
     route,
 )
 from zas.protocol.xml import render_error
+from zas.supplychain.enforcement import VerificationFailed
+from zas.supplychain.service import SupplyChain
 
 log = logging.getLogger("zas.s3")
 
@@ -76,6 +78,7 @@ class S3Api:
         context: S3Context,
         authenticator: Authenticator,
         recorder: Recorder,
+        supply_chain: SupplyChain,
         *,
         virtual_host_domain: str | None = None,
     ) -> None:
@@ -83,6 +86,7 @@ class S3Api:
         self.authenticator = authenticator
         self.authorizer = Authorizer(context.iam)
         self.recorder = recorder
+        self.supply_chain = supply_chain
         self.tracing = recorder.tracing
         self.virtual_host_domain = virtual_host_domain
 
@@ -206,11 +210,38 @@ class S3Api:
             permission = Permission(action, object_arn(bucket, key), bucket, key)
             return self.authorizer.decide(identity, permission, facts).allowed
 
+        verdict = await self._verification(op) if isinstance(op, GetObject) else None
         handler = HANDLERS[type(op)]
-        return await handler(self.context, op, S3Call(request, body, identity.signature, may))
+        response = await handler(self.context, op, S3Call(request, body, identity.signature, may))
+        if verdict is not None:
+            response.headers.append((VERIFICATION_HEADER, verdict))
+        if isinstance(op, WRITES):
+            await self.supply_chain.object_changed(op.bucket, op.key)
+        return response
+
+    async def _verification(self, op: GetObject) -> str | None:
+        """The bucket's verification policy on a download: refuse (enforce) or flag (warn)."""
+        if self.supply_chain.policy(op.bucket) is None:
+            return None
+        record = await self.context.objects.head_object(op.bucket, op.key)
+        outcome = self.supply_chain.outcome(record)
+        if outcome is None:
+            return None
+        if not outcome.passed:
+            self.supply_chain.on_event("verify", "failure")
+            if outcome.mode == "enforce":
+                raise VerificationFailed(
+                    "The object does not satisfy its bucket's verification policy; missing: "
+                    + ", ".join(outcome.missing),
+                    headers={VERIFICATION_HEADER: outcome.header()},
+                )
+        return outcome.header()
 
 
 ACTION_STS = "sts:AssumeRoleWithWebIdentity"
+VERIFICATION_HEADER = "x-zas-verification"
+# Writes after which an object's evidence may no longer apply to its bytes.
+WRITES = (PutObject, CopyObject, CompleteMultipartUpload, DeleteObject)
 
 
 def request_facts(scope: Scope, request: HttpRequest, now: datetime) -> RequestFacts:

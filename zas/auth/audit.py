@@ -33,7 +33,7 @@ import math
 import operator
 import shutil
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ import attrs
 import duckdb
 import trio
 
-from zas.auth.audit_sql import AuditQueryError, AuditQueryTimeout, check_query
+from zas.auth.audit_sql import AUDIT_VIEWS, AuditQueryError, AuditQueryTimeout, check_query
 from zas.meta import duckdb_support
 from zas.meta.duckdb_support import ThreadCursors
 from zas.protocol.errors import InvalidArgument
@@ -508,19 +508,9 @@ class AuditLog:
         if max_rows < 0:
             raise InvalidArgument("max_rows must not be negative.")
         await self.flush()
-        # A cursor of its own: interrupt() stops this query and nothing else. The thread is
-        # abandoned on cancellation (a trio deadline cannot stop DuckDB); it is interrupted
-        # instead, stops within milliseconds and closes the cursor itself.
-        cursor = await trio.to_thread.run_sync(self._connection.cursor)
-        with trio.move_on_after(timeout):
-            try:
-                return await trio.to_thread.run_sync(
-                    _run_analyst_query, cursor, sql, max_rows, abandon_on_cancel=True
-                )
-            except trio.Cancelled:
-                _interrupt(cursor)
-                raise
-        raise AuditQueryTimeout(f"audit query stopped: it ran longer than {timeout:g} s")
+        return await guarded_query(
+            self._connection, sql, views=AUDIT_VIEWS, max_rows=max_rows, timeout=timeout
+        )
 
     async def export_parquet(
         self, dest: Path, *, since: dt.datetime | None = None, until: dt.datetime | None = None
@@ -596,15 +586,43 @@ def _interrupt(cursor: Any) -> None:
         cursor.interrupt()
 
 
-def _run_analyst_query(cursor: Any, sql: str, max_rows: int) -> QueryResult:
+async def guarded_query(
+    connection: Any,
+    sql: str,
+    *,
+    views: Iterable[str],
+    max_rows: int,
+    timeout: float,  # noqa: ASYNC109 - not a trio deadline: interrupt() stops DuckDB
+) -> QueryResult:
+    """An analyst's SELECT over `views` of `connection`'s database, through the guard
+    (`zas.auth.audit_sql`), row-limited, interrupted after `timeout` seconds. Shared by the
+    audit log and the SBOM component index."""
+    # A cursor of its own: interrupt() stops this query and nothing else. The thread is
+    # abandoned on cancellation (a trio deadline cannot stop DuckDB); it is interrupted
+    # instead, stops within milliseconds and closes the cursor itself.
+    cursor = await trio.to_thread.run_sync(connection.cursor)
+    with trio.move_on_after(timeout):
+        try:
+            return await trio.to_thread.run_sync(
+                _run_analyst_query, cursor, sql, max_rows, tuple(views), abandon_on_cancel=True
+            )
+        except trio.Cancelled:
+            _interrupt(cursor)
+            raise
+    raise AuditQueryTimeout(f"query stopped: it ran longer than {timeout:g} s")
+
+
+def _run_analyst_query(
+    cursor: Any, sql: str, max_rows: int, views: Iterable[str] = AUDIT_VIEWS
+) -> QueryResult:
     """Worker thread: guard, run with the row limit, convert; the cursor is closed after."""
     try:
-        check_query(cursor, sql)
+        check_query(cursor, sql, views)
         body = sql.strip().rstrip(";").rstrip()
         # Newlines keep a trailing `-- comment` from swallowing the closing parenthesis; the
         # wrapped text is checked again, so what runs is exactly what passed the guard.
         wrapped = f"SELECT * FROM (\n{body}\n) AS audit_query LIMIT {int(max_rows) + 1}"
-        check_query(cursor, wrapped)
+        check_query(cursor, wrapped, views)
         try:
             result = cursor.execute(wrapped)
             columns = [str(column[0]) for column in result.description]

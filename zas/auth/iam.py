@@ -274,7 +274,7 @@ class IamDirectory:
 
     async def _change(self, change: Any) -> Any:
         try:
-            return await self._meta.iam_change(change)
+            return await self._meta.change(change)
         finally:
             # Also after a refused change: a concurrent one may have committed meanwhile.
             await self.reload()

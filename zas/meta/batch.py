@@ -330,8 +330,16 @@ class DeleteBucketRow:
             ).fetchall():
                 batch.drop_upload(upload_id)
         con.execute("DELETE FROM buckets WHERE name = ?", [self.name])
-        # A bucket created later under the same name must not inherit the old policy.
-        con.execute("DELETE FROM bucket_policies WHERE bucket = ?", [self.name])
+        # A bucket created later under the same name must not inherit the old policies, keys
+        # or evidence.
+        for table in (
+            "bucket_policies",
+            "verification_policies",
+            "trusted_keys",
+            "sbom_components",
+            "evidence",
+        ):
+            con.execute(f"DELETE FROM {table} WHERE bucket = ?", [self.name])
         del batch.buckets[self.name]
         batch.deleted.append(self.name)
 

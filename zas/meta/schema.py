@@ -112,6 +112,75 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
     ),
+    # 4: supply-chain evidence (signing keys sealed under the master key, trusted public keys,
+    # signatures, SBOMs and attestations bound to an object's SHA-256, SBOM components for SQL,
+    # per-bucket verification policies).
+    (
+        """
+        CREATE TABLE signing_keys (
+            key_id VARCHAR PRIMARY KEY,
+            algorithm VARCHAR NOT NULL,
+            public_pem VARCHAR NOT NULL,
+            private_sealed BLOB NOT NULL,
+            status VARCHAR NOT NULL,
+            created TIMESTAMPTZ NOT NULL,
+            description VARCHAR NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE trusted_keys (
+            key_id VARCHAR PRIMARY KEY,
+            algorithm VARCHAR NOT NULL,
+            public_pem VARCHAR NOT NULL,
+            scheme VARCHAR NOT NULL,
+            bucket VARCHAR,
+            uses VARCHAR[] NOT NULL,
+            created TIMESTAMPTZ NOT NULL,
+            description VARCHAR NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE evidence (
+            id VARCHAR PRIMARY KEY,
+            bucket VARCHAR NOT NULL,
+            key VARCHAR NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            format VARCHAR NOT NULL,
+            key_id VARCHAR,
+            predicate_type VARCHAR,
+            created TIMESTAMPTZ NOT NULL,
+            summary VARCHAR NOT NULL,
+            document BLOB NOT NULL
+        )
+        """,
+        "CREATE INDEX evidence_object ON evidence (bucket, key)",
+        # What analysts query (POST /supplychain/query): evidence without its documents.
+        """
+        CREATE VIEW artifact_evidence AS
+        SELECT id, bucket, key, sha256, kind, format, key_id, predicate_type, created, summary
+        FROM evidence
+        """,
+        """
+        CREATE TABLE sbom_components (
+            evidence_id VARCHAR NOT NULL,
+            bucket VARCHAR NOT NULL,
+            key VARCHAR NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            name VARCHAR NOT NULL,
+            version VARCHAR,
+            purl VARCHAR,
+            type VARCHAR
+        )
+        """,
+        """
+        CREATE TABLE verification_policies (
+            bucket VARCHAR PRIMARY KEY,
+            document VARCHAR NOT NULL,
+            updated TIMESTAMPTZ NOT NULL
+        )
+        """,
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

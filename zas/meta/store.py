@@ -31,6 +31,7 @@ import duckdb
 import trio
 
 from zas.meta import batch as changes
+from zas.meta import evidence
 from zas.meta.duckdb_support import ThreadCursors
 from zas.meta.iam import IamSnapshot, load_snapshot
 from zas.meta.records import BucketRecord, ObjectRecord, PartRecord, Tags, UploadRecord
@@ -276,12 +277,27 @@ class MetaStore:
 
     # --- identities (zas.meta.iam) ------------------------------------------------------
 
-    async def iam_change(self, change: Any) -> Any:
-        """Apply one `zas.meta.iam` change durably; returns what the change returns."""
+    async def change(self, change: Any) -> Any:
+        """Apply one change (`zas.meta.iam`, `zas.meta.evidence`) durably; returns what the
+        change's `apply` returns."""
         return await self._submit(change)
 
     async def load_iam(self) -> IamSnapshot:
         return await trio.to_thread.run_sync(lambda: load_snapshot(self._cursor()))
+
+    @property
+    def connection(self) -> Any:
+        """For guarded analyst queries (zas.auth.audit.guarded_query), which open their own
+        cursor; everything else goes through the writer or the methods here."""
+        return self._connection
+
+    async def load_evidence(self) -> evidence.EvidenceSnapshot:
+        return await trio.to_thread.run_sync(lambda: evidence.load_snapshot(self._cursor()))
+
+    async def evidence_document(self, evidence_id: str) -> evidence.EvidenceRecord | None:
+        return await trio.to_thread.run_sync(
+            lambda: evidence.load_document(self._cursor(), evidence_id)
+        )
 
     # --- the writer ----------------------------------------------------------------------
 

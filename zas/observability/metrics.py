@@ -114,6 +114,7 @@ OPERATIONS: Final[frozenset[str]] = frozenset(
         "admin",
         "management",
         "rbac",
+        "supplychain",
         "sts",
         "health",
         "metrics",
