@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench.report import MAIN_METRICS, auth_cost_lines
+from bench.report import MAIN_METRICS, auth_cost_lines, observability_cost_lines
 from bench.workloads import ALL_WORKLOADS
 
 
@@ -57,6 +57,10 @@ def render(results: dict[str, Any]) -> str:
     if costs:
         out += ["", "Identity and policies, ZAS small GETs against root (medians):", ""]
         out += [f"- {line}" for line in auth_cost_lines(costs)]
+    obs = results.get("observability_costs") or {}
+    if obs:
+        out += ["", "Observability, ZAS small GETs against ZAS configured otherwise (medians):", ""]
+        out += [f"- {line}" for line in observability_cost_lines(obs)]
     out += ["", "| target | ZAS | required | ratio | result |", "|---|---|---|---|---|"]
     for check in results["checks"]:
         if check["result"] == "n/a":

@@ -43,6 +43,25 @@ LAYERS = [
         "audit record (zas/auth/audit.py, S3Api._record)",
     ),
     (r"zas/auth/", "auth other (zas/auth)"),
+    # Observability, split the way Recorder.finish feeds it: counting (ZasMetrics), the access
+    # line (AccessLogger.request, then stdlib logging -> RedactingFilter -> JsonFormatter ->
+    # the stream write, which all count here as logs.py is their innermost ZAS frame; plus the
+    # formatter's trace_id_source lambda in zas/cli/main.py), tracing (no-op spans when off),
+    # and Recorder's own code (the audit record it builds counts as audit above).
+    (
+        r"zas/observability/metrics\.py|generated .*zas\.observability\.metrics",
+        "metrics (zas/observability/metrics.py)",
+    ),
+    (
+        r"zas/observability/logs\.py|<lambda> \([^)]*zas/cli/main\.py",
+        "access log (zas/observability/logs.py, JSON + redaction + write)",
+    ),
+    (
+        r"zas/observability/tracing\.py|generated .*zas\.observability\.tracing",
+        "tracing (zas/observability/tracing.py)",
+    ),
+    (r"zas/observability/", "observability other (zas/observability)"),
+    (r"zas/api/recorder\.py", "recorder (zas/api/recorder.py)"),
     (r"zas/meta/", "metadata (zas/meta)"),
     (r"zas/storage/", "file I/O + hashing (zas/storage)"),
     (r"zas/objects/", "objects (zas/objects)"),
@@ -80,10 +99,41 @@ def _short(frame: str) -> str:
     return f"{match.group('func')} ({path})"
 
 
+# The observability layers split further by what the sample was doing (first match over the
+# whole stack): the access line's stages, metrics, no-op tracing calls, Recorder.finish itself.
+OBSERVABILITY_LAYERS = {
+    "metrics (zas/observability/metrics.py)": "metrics",
+    "access log (zas/observability/logs.py, JSON + redaction + write)": "access log",
+    "tracing (zas/observability/tracing.py)": "tracing",
+    "observability other (zas/observability)": "other",
+    "recorder (zas/api/recorder.py)": "recorder",
+}
+ACCESS_LOG_PARTS = [
+    (r"^RedactingFilter\.filter ", "access log: redaction filter"),
+    (r"^JsonFormatter\.format |^<lambda> \([^)]*zas/cli/main\.py", "access log: JSON formatting"),
+    (r"^StreamHandler\.(emit|flush) ", "access log: write + flush"),
+]
+# The trio thread runs every request; worker threads (audit and metadata batches, file I/O)
+# run beside it. Its samples start in the server's main().
+MAIN_THREAD = re.compile(r"^_run_module_as_main |^main \(")
+
+
+def _observability_part(layer: str, frames: list[str]) -> str | None:
+    kind = OBSERVABILITY_LAYERS.get(layer)
+    if kind != "access log":
+        return None if kind is None else f"{kind}"
+    for pattern, part in ACCESS_LOG_PARTS:
+        if any(re.search(pattern, frame) for frame in frames):
+            return part
+    return "access log: record + logging dispatch"
+
+
 def summarize(paths: list[Path], top: int = 12) -> dict[str, Any]:
     layers: collections.Counter[str] = collections.Counter()
     leaves: collections.Counter[str] = collections.Counter()
-    total = idle = 0
+    observability: collections.Counter[str] = collections.Counter()
+    observability_main: collections.Counter[str] = collections.Counter()
+    total = idle = main = 0
     for path in paths:
         for line in path.read_text(errors="replace").splitlines():
             stack, _, count_text = line.rpartition(" ")
@@ -97,11 +147,28 @@ def summarize(paths: list[Path], top: int = 12) -> dict[str, Any]:
             total += count
             layer = next((lay for f in reversed(frames) if (lay := _layer(f))), "other (stdlib)")
             layers[layer] += count
+            on_main = bool(frames) and MAIN_THREAD.match(frames[0]) is not None
+            main += count if on_main else 0
+            part = _observability_part(layer, frames)
+            if part is not None:
+                observability[part] += count
+                if on_main:
+                    observability_main[part] += count
             if frames:
                 leaves[_short(frames[-1])] += count
     return {
         "samples": total,
         "idle_samples": idle,
+        "main_thread_samples": main,
+        # % of all busy samples, and % of the trio (main) thread's busy samples.
+        "observability": {k: round(100 * v / total, 2) for k, v in observability.most_common()}
+        if total
+        else {},
+        "observability_main_thread": {
+            k: round(100 * v / main, 2) for k, v in observability_main.most_common()
+        }
+        if main
+        else {},
         "layers": {k: round(100 * v / total, 1) for k, v in layers.most_common()} if total else {},
         "top_functions": {k: round(100 * v / total, 1) for k, v in leaves.most_common(top)}
         if total
@@ -115,6 +182,17 @@ def render(title: str, summary: dict[str, Any]) -> str:
         f"({summary.get('idle_samples', 0)} idle left out)"
     ]
     out += [f"  {pct:5.1f}%  {layer}" for layer, pct in summary["layers"].items()]
+    if summary.get("observability"):
+        main = summary.get("main_thread_samples", 0)
+        shares = summary.get("observability_main_thread", {})
+        out.append(
+            f"  observability: {sum(summary['observability'].values()):.1f}% of busy samples, "
+            f"{sum(shares.values()):.1f}% of the trio thread's {main}"
+        )
+        out += [
+            f"  {pct:5.2f}%  {part}  ({shares.get(part, 0.0):.2f}% of trio thread)"
+            for part, pct in summary["observability"].items()
+        ]
     out.append("  top leaf functions:")
     out += [f"  {pct:5.1f}%  {func}" for func, pct in summary["top_functions"].items()]
     return "\n".join(out)

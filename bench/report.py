@@ -142,6 +142,17 @@ def checks(results: dict[str, Any]) -> list[dict[str, Any]]:
             m("zas", "get_small_c32", "ops_s"),
             0.9,
         ),
+        *(
+            _check(
+                f"4 KiB GET {conc} metrics + access log + tracing off >= 0.95 x zas-quiet "
+                f"(observability < {OBSERVABILITY_BUDGET_PCT:.0f}%)",
+                m("zas", workload, "ops_s"),
+                m("zas-quiet", workload, "ops_s"),
+                1 - OBSERVABILITY_BUDGET_PCT / 100,
+                why_missing=absent("zas-quiet"),
+            )
+            for conc, workload in OBSERVABILITY_WORKLOADS.items()
+        ),
         _check(
             "RSS < 150 MB during 1 GiB transfers",
             max(known_large) if known_large else None,
@@ -174,9 +185,25 @@ def fractions(results: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def _ok_runs(results: dict[str, Any], workload: str) -> list[dict[str, Any]]:
-    entry = results["servers"].get("zas", {}).get("workloads", {}).get(workload, {})
+def _ok_runs(results: dict[str, Any], workload: str, server: str = "zas") -> list[dict[str, Any]]:
+    entry = results["servers"].get(server, {}).get("workloads", {}).get(workload, {})
     return list(entry.get("runs", []))
+
+
+def _per_run_ratios(
+    results: dict[str, Any], server: str, workload: str, base_server: str, base_workload: str
+) -> Summary | None:
+    """ops/s of run i of one against run i of the other (runs interleave: same machine load)."""
+    paired = [
+        float(a["ops_s"]) / float(b["ops_s"])
+        for a, b in zip(
+            _ok_runs(results, workload, server),
+            _ok_runs(results, base_workload, base_server),
+            strict=False,
+        )
+        if a.get("status") == b.get("status") == "ok" and b.get("ops_s")
+    ]
+    return {k: round(v, 3) for k, v in summarize(paired).items()} if paired else None
 
 
 def auth_costs(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -203,15 +230,9 @@ def auth_costs(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 )
                 if mine is not None and base:
                     figures[metric.replace("_ms", "_ratio")] = round(mine / base, 3)
-            paired = [
-                float(a["ops_s"]) / float(b["ops_s"])
-                for a, b in zip(_ok_runs(results, workload), _ok_runs(results, root), strict=False)
-                if a.get("status") == b.get("status") == "ok" and b.get("ops_s")
-            ]
-            if paired:
-                figures["ops_ratio_per_run"] = {
-                    k: round(v, 3) for k, v in summarize(paired).items()
-                }
+            per_run = _per_run_ratios(results, "zas", workload, "zas", root)
+            if per_run:
+                figures["ops_ratio_per_run"] = per_run
             figures["auth_cost_pct"] = round(100 * (1 - ops / root_ops), 1)
             decided = [r.get("decided_by") for r in _ok_runs(results, workload)]
             if decided and decided[0]:
@@ -220,6 +241,78 @@ def auth_costs(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
         if len(pair) > 1:
             out[label] = pair
     return out
+
+
+# (label, server, its baseline): the same small GETs against two ZAS configurations.
+OBSERVABILITY_PAIRS = [
+    ("observability", "zas", "zas-quiet"),  # metrics + JSON access log + tracing off, vs none
+    ("tracing on", "zas-traced", "zas"),  # console exporter to /dev/null, vs tracing off
+]
+OBSERVABILITY_WORKLOADS = {"c1": "get_small_c1", "c32": "get_small_c32"}
+OBSERVABILITY_BUDGET_PCT = 5.0
+
+
+def observability_costs(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """ZAS's small GETs with its observability as shipped against a ZAS with counting and the
+    access log off (and with tracing on against off): ratios of the medians over runs for
+    ops/s, p50 and p99, the per-run ops/s ratios, and `cost_pct` = 100 x (1 - ops ratio), the
+    share of the baseline's GET throughput lost. Keys: "<label> <c1|c32>"."""
+    out: dict[str, dict[str, Any]] = {}
+    for label, server, base in OBSERVABILITY_PAIRS:
+        for conc, workload in OBSERVABILITY_WORKLOADS.items():
+            ops = median(results, server, workload, "ops_s")
+            base_ops = median(results, base, workload, "ops_s")
+            if ops is None or not base_ops:
+                continue
+            figures: dict[str, Any] = {
+                "server": server,
+                "baseline": base,
+                "workload": workload,
+                "ops_s": round(ops, 1),
+                "baseline_ops_s": round(base_ops, 1),
+                "ops_ratio": round(ops / base_ops, 3),
+            }
+            for metric in ("p50_ms", "p99_ms"):
+                mine, theirs = (
+                    median(results, server, workload, metric),
+                    median(results, base, workload, metric),
+                )
+                if mine is not None and theirs:
+                    figures[metric.replace("_ms", "_ratio")] = round(mine / theirs, 3)
+            per_run = _per_run_ratios(results, server, workload, base, workload)
+            if per_run:
+                figures["ops_ratio_per_run"] = per_run
+            figures["cost_pct"] = round(100 * (1 - ops / base_ops), 1)
+            if label == "observability":
+                figures["budget_pct"] = OBSERVABILITY_BUDGET_PCT
+                figures["result"] = (
+                    "pass" if figures["cost_pct"] < OBSERVABILITY_BUDGET_PCT else "FAIL"
+                )
+            out[f"{label} {conc}"] = figures
+    return out
+
+
+def observability_cost_lines(costs: dict[str, dict[str, Any]]) -> list[str]:
+    lines = []
+    for key, f in costs.items():
+        label, conc = key.rsplit(" ", 1)
+        per_run = f.get("ops_ratio_per_run")
+        runs = (
+            f"; per run {per_run['median']:.2f} [{per_run['min']:.2f}-{per_run['max']:.2f}]"
+            if per_run
+            else ""
+        )
+        verdict = (
+            f" -> {f['result']} (< {f['budget_pct']:.0f}%)" if "result" in f else " (informative)"
+        )
+        lines.append(
+            f"{conc:3} {f['server']}/{f['baseline']}: {f['ops_ratio']:.3f} x ops/s "
+            f"({f['ops_s']:.0f} vs {f['baseline_ops_s']:.0f}), {label} cost: "
+            f"{f['cost_pct']:.1f}% of small-GET throughput{verdict}; "
+            f"p50 {f.get('p50_ratio', float('nan')):.3f} x, "
+            f"p99 {f.get('p99_ratio', float('nan')):.3f} x{runs}"
+        )
+    return lines
 
 
 def auth_cost_lines(costs: dict[str, dict[str, Any]]) -> list[str]:
@@ -302,6 +395,10 @@ def render(results: dict[str, Any]) -> str:
     if costs:
         out += ["", "Identity and policies, ZAS small GETs against the same as root (medians):"]
         out += [f"  {line}" for line in auth_cost_lines(costs)]
+    obs = results.get("observability_costs") or {}
+    if obs:
+        out += ["", "Observability, ZAS small GETs against ZAS configured otherwise (medians):"]
+        out += [f"  {line}" for line in observability_cost_lines(obs)]
     out += ["", "Targets (medians):"]
     for check in results["checks"]:
         if check["result"] == "n/a":

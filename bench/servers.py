@@ -105,15 +105,22 @@ def _launch(
     ready: Callable[[Endpoint], bool],
     version: str,
     env: dict[str, str] | None = None,
+    *,
+    unset_prefixes: tuple[str, ...] = (),
+    stdout_devnull: bool = False,
 ) -> Server:
+    """Output goes to `<workdir>/<name>.log` (a file, never a pipe nobody reads, so a server
+    that logs every request cannot block on it); with `stdout_devnull` only stderr does.
+    Inherited variables starting with one of `unset_prefixes` are removed before `env`."""
     log_path = workdir / f"{name}.log"
     begin = time.monotonic()
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(unset_prefixes)}
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
+            stdout=subprocess.DEVNULL if stdout_devnull else log,
+            stderr=log if stdout_devnull else subprocess.STDOUT,
+            env={**inherited, **(env or {})},
             cwd=workdir,
             start_new_session=True,  # its own process group: stop() reaches every child
         )
@@ -175,9 +182,28 @@ def _python_version(module: str) -> str:
         raise Absent(f"Python package {module} is not installed (pip install '.[bench]')") from exc
 
 
-def start_zas(workdir: Path) -> Server:
+# ZAS with its observability as shipped (metrics counted, one JSON access line per request,
+# tracing off), and variants that turn parts off or on; `zas` sets the defaults explicitly so an
+# exported ZAS_METRICS=false or OTEL_TRACES_EXPORTER in the caller's shell cannot change it.
+# Every variant drops inherited OTEL_* variables. Logs go to <workdir>/<name>.log.
+ZAS_DEFAULTS = {"ZAS_METRICS": "true", "ZAS_ACCESS_LOG": "true", "ZAS_LOG_FORMAT": "json"}
+ZAS_VARIANTS: dict[str, dict[str, str]] = {
+    "zas": {},
+    # Counting off (QuietMetrics) and no access line: what the request path costs without them.
+    "zas-quiet": {"ZAS_METRICS": "false", "ZAS_ACCESS_LOG": "false"},
+    # Tracing on: every request exports its spans (batched) as JSON to stdout = /dev/null.
+    "zas-traced": {"OTEL_TRACES_EXPORTER": "console"},
+}
+
+
+def is_zas(name: str) -> bool:
+    """ZAS itself or one of its configuration variants (they run the ZAS-only workloads)."""
+    return name in ZAS_VARIANTS
+
+
+def start_zas(workdir: Path, variant: str = "zas") -> Server:
     port = free_port()
-    data = workdir / "zas-data"
+    data = workdir / f"{variant}-data"
     command = [
         sys.executable,
         "-m",
@@ -188,9 +214,14 @@ def start_zas(workdir: Path) -> Server:
         "--listen",
         f"127.0.0.1:{port}",
     ]
-    env = {"ZAS_ROOT_ACCESS_KEY": ACCESS_KEY, "ZAS_ROOT_SECRET_KEY": SECRET_KEY}
+    env = {
+        "ZAS_ROOT_ACCESS_KEY": ACCESS_KEY,
+        "ZAS_ROOT_SECRET_KEY": SECRET_KEY,
+        **ZAS_DEFAULTS,
+        **ZAS_VARIANTS[variant],
+    }
     server = _launch(
-        "zas",
+        variant,
         "s3",
         command,
         workdir,
@@ -198,11 +229,20 @@ def start_zas(workdir: Path) -> Server:
         _http_answers,
         f"{_python_version('zas')} ({zas_commit()})",
         env,
+        unset_prefixes=("OTEL_",),
+        stdout_devnull="OTEL_TRACES_EXPORTER" in env,
     )
     if not _bucket_created(server.endpoint):
         server.stop()
         raise Absent("could not create the bench bucket")
     return server
+
+
+def _zas_variant(variant: str) -> Callable[[Path], Server]:
+    def start(workdir: Path) -> Server:
+        return start_zas(workdir, variant)
+
+    return start
 
 
 def start_reference(app: str, workers: int) -> Callable[[Path], Server]:
@@ -342,7 +382,7 @@ def start_s3rver(workdir: Path) -> Server:
 
 
 STARTERS: dict[str, Callable[[Path], Server]] = {
-    "zas": start_zas,
+    **{name: _zas_variant(name) for name in ZAS_VARIANTS},
     "asgi": start_reference("bare", 1),
     "quart": start_reference("quart_app", 1),
     "asgi-w2": start_reference("bare", 2),

@@ -14,7 +14,7 @@ from bench.auth_setup import AuthSetup, set_up
 from bench.http1 import Endpoint, exchange
 from bench.loadgen import LoadJob, LoadResult, run_load
 from bench.rss import RssSampler, tree_hwm
-from bench.servers import BUCKET, Server
+from bench.servers import BUCKET, Server, is_zas
 
 MIB = 1 << 20
 Figures = dict[str, Any]
@@ -221,7 +221,7 @@ def measure(ctx: Context, workload: str) -> Figures:
     """Run one workload; the figures include the server's peak RSS while it ran."""
     if workload in S3_ONLY and ctx.server.kind != "s3":
         return {"status": "n/a"}
-    if workload in ZAS_ONLY and ctx.server.name != "zas":
+    if workload in ZAS_ONLY and not is_zas(ctx.server.name):
         return {"status": "n/a"}
     if ctx.server.name.endswith("-w2") and workload not in MULTI_WORKER_ONLY:
         return {"status": "n/a"}

@@ -12,6 +12,7 @@ import functools
 import logging
 import shutil
 import signal
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -42,7 +43,7 @@ from zas.objects.multipart import MultipartUploads
 from zas.objects.service import ObjectService
 from zas.observability.connections import established_connections
 from zas.observability.health import Lifecycle, component_report
-from zas.observability.logs import register_secret
+from zas.observability.logs import AccessLogger, register_secret
 from zas.observability.metrics import QuietMetrics, ZasMetrics
 from zas.observability.tracing import Tracing
 from zas.observability.tracing import install as install_tracing
@@ -90,7 +91,6 @@ class Server:
                 await self.s3(scope, receive, send)
         elif scope["type"] == "lifespan":
             await self.management(scope, receive, send)
-
 
     def _on_metrics_listener(self, scope: Scope) -> bool:
         """The metrics listener serves /metrics and /health* only (the management app
@@ -188,7 +188,9 @@ async def open_server(config: Config) -> AsyncIterator[Server]:
     install_tracing(tracing)
     if tracing.enabled:
         log.info("tracing enabled (OpenTelemetry)")
-    recorder = Recorder(audit, metrics, tracing, clock)
+    # JSON access lines are batched straight to stderr (where the log handler writes too).
+    access_log = AccessLogger(stream=sys.stderr) if config.log_format == "json" else AccessLogger()
+    recorder = Recorder(audit, metrics, tracing, clock, access_log)
     supply_chain = SupplyChain(meta, service, master_key, clock)
     supply_chain.on_event = metrics.supply_chain
     await supply_chain.reload()
@@ -237,6 +239,7 @@ async def open_server(config: Config) -> AsyncIterator[Server]:
         async with trio.open_nursery() as nursery:
             await nursery.start(_run_writer, server)
             await nursery.start(audit.run)
+            await nursery.start(access_log.run)
             if config.audit_retention_days is not None:
                 nursery.start_soon(audit.run_retention, config.audit_retention_days)
             if oidc is not None:

@@ -1,4 +1,6 @@
-"""`zas user|key|policy|authorize|audit`: the admin API from the command line.
+"""`zas user|key|policy|authorize|audit` and the supply-chain commands (`signing-key`,
+`trust`, `sign`, `verify`, `evidence`, `verification-policy`): the admin APIs from the
+command line.
 
 Each subcommand is one HTTP call to a running server (see zas.cli.client for endpoint and
 credentials). Output is JSON, except `zas audit query`, which prints a tab-separated table
@@ -51,6 +53,25 @@ def _audit_export(client: Client, args: argparse.Namespace) -> str:
     data = client.call("GET", "/rbac/audit/export", query=query, raw=True)
     Path(args.file).write_bytes(data)
     return f"wrote {len(data)} bytes to {args.file}"
+
+
+def _object(target: str) -> str:
+    bucket, _, key = target.partition("/")
+    if not bucket or not key:
+        raise SystemExit(f"zas: {target!r} is not BUCKET/KEY")
+    return f"{quote(bucket, safe='')}/{quote(key, safe='/')}"
+
+
+def _file(path: str) -> bytes:
+    return sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+
+
+def _export_key(client: Client, args: argparse.Namespace) -> str:
+    pem: bytes = client.call(
+        "GET", f"/supplychain/keys/{quote(args.key_id, safe='')}", query={"format": "pem"},
+        raw=True,
+    )  # fmt: skip
+    return pem.decode().rstrip("\n")
 
 
 COMMANDS: dict[tuple[str, str], Command] = {
@@ -109,6 +130,55 @@ COMMANDS: dict[tuple[str, str], Command] = {
         | {"limit": str(a.limit)},
     ),
     ("audit", "export"): _audit_export,
+    ("signing-key", "create"): lambda c, a: c.call(
+        "POST", "/supplychain/keys", body={"algorithm": a.algorithm, "description": a.description}
+    ),
+    ("signing-key", "list"): lambda c, a: c.call("GET", "/supplychain/keys"),
+    ("signing-key", "export"): _export_key,
+    ("signing-key", "rotate"): lambda c, a: c.call(
+        "POST", f"/supplychain/keys/{quote(a.key_id, safe='')}/rotate"
+    ),
+    ("signing-key", "disable"): lambda c, a: c.call(
+        "PATCH", f"/supplychain/keys/{quote(a.key_id, safe='')}", body={"status": "disabled"}
+    ),
+    ("trust", "add"): lambda c, a: c.call(
+        "POST",
+        "/supplychain/trusted-keys",
+        body={
+            "key_id": a.key_id,
+            "public_key_pem": _file(a.file).decode(),
+            "bucket": a.bucket,
+            "rsa_scheme": a.rsa_scheme,
+        },
+    ),
+    ("trust", "list"): lambda c, a: c.call("GET", "/supplychain/trusted-keys"),
+    ("trust", "remove"): lambda c, a: c.call(
+        "DELETE", f"/supplychain/trusted-keys/{quote(a.key_id, safe='')}"
+    ),
+    ("sign", ""): lambda c, a: c.call(
+        "POST",
+        f"/supplychain/sign/{_object(a.object)}",
+        query={"form": a.form, **({"key_id": a.key_id} if a.key_id else {})},
+    ),
+    ("verify", ""): lambda c, a: c.call("POST", f"/supplychain/verify/{_object(a.object)}"),
+    ("evidence", "signature"): lambda c, a: c.call(
+        "POST",
+        f"/supplychain/signatures/{_object(a.object)}",
+        query={"key_id": a.key_id} if a.key_id else {},
+        data=_file(a.file),
+    ),
+    ("evidence", "sbom"): lambda c, a: c.call(
+        "POST", f"/supplychain/sbom/{_object(a.object)}", data=_file(a.file)
+    ),
+    ("evidence", "attestation"): lambda c, a: c.call(
+        "POST", f"/supplychain/attestations/{_object(a.object)}", data=_file(a.file)
+    ),
+    ("verification-policy", "set"): lambda c, a: c.call(
+        "PUT", f"/supplychain/policy/{quote(a.bucket, safe='')}", data=_file(a.file)
+    ),
+    ("verification-policy", "get"): lambda c, a: c.call(
+        "GET", f"/supplychain/policy/{quote(a.bucket, safe='')}"
+    ),
 }
 
 
@@ -183,6 +253,58 @@ def add_admin_commands(commands: Any) -> None:
     export.add_argument("file")
     export.add_argument("--since")
     export.add_argument("--until")
+
+    add_supplychain_commands(commands, common)
+
+
+def add_supplychain_commands(commands: Any, common: argparse.ArgumentParser) -> None:
+    signing = commands.add_parser("signing-key", help="server signing keys").add_subparsers(
+        dest="subcommand", required=True
+    )
+    create = signing.add_parser("create", parents=[common])
+    create.add_argument("--algorithm", default="ecdsa-p256",
+                        choices=["ed25519", "ecdsa-p256", "rsa-3072-pss"])  # fmt: skip
+    create.add_argument("--description", default="")
+    signing.add_parser("list", parents=[common])
+    for name in ("export", "rotate", "disable"):
+        signing.add_parser(name, parents=[common]).add_argument("key_id")
+
+    trust = commands.add_parser("trust", help="trusted public keys").add_subparsers(
+        dest="subcommand", required=True
+    )
+    add = trust.add_parser("add", parents=[common])
+    add.add_argument("key_id")
+    add.add_argument("file", help="PEM public key (- for stdin)")
+    add.add_argument("--bucket", help="trusted for this bucket only")
+    add.add_argument("--rsa-scheme", default="rsa-pss", choices=["rsa-pss", "rsa-pkcs1v15"])
+    trust.add_parser("list", parents=[common])
+    trust.add_parser("remove", parents=[common]).add_argument("key_id")
+
+    sign = commands.add_parser("sign", parents=[common], help="server-side signing")
+    sign.add_argument("object", metavar="BUCKET/KEY")
+    sign.add_argument("--form", default="raw", choices=["raw", "dsse"])
+    sign.add_argument("--key-id")
+    sign.set_defaults(subcommand="")
+    verify = commands.add_parser("verify", parents=[common], help="re-check an artifact")
+    verify.add_argument("object", metavar="BUCKET/KEY")
+    verify.set_defaults(subcommand="")
+
+    evidence = commands.add_parser("evidence", help="attach evidence").add_subparsers(
+        dest="subcommand", required=True
+    )
+    for name in ("signature", "sbom", "attestation"):
+        sub = evidence.add_parser(name, parents=[common])
+        sub.add_argument("object", metavar="BUCKET/KEY")
+        sub.add_argument("file", help="the document (- for stdin)")
+        if name == "signature":
+            sub.add_argument("--key-id", help="the trusted key of a raw signature")
+    vpolicy = commands.add_parser(
+        "verification-policy", help="what downloads from a bucket require"
+    ).add_subparsers(dest="subcommand", required=True)
+    setp = vpolicy.add_parser("set", parents=[common])
+    setp.add_argument("bucket")
+    setp.add_argument("file")
+    vpolicy.add_parser("get", parents=[common]).add_argument("bucket")
 
 
 def run_admin_command(args: argparse.Namespace) -> Any:

@@ -16,7 +16,7 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import attrs
 
@@ -77,12 +77,17 @@ class Client:
         query: dict[str, str] | None = None,
         body: Any = None,
         raw: bool = False,
+        data: bytes | None = None,
     ) -> Any:
-        """JSON in, JSON out (or bytes with raw=True); a ZAS error becomes CliError."""
-        data = b"" if body is None else json.dumps(body).encode()
-        query_string = urlencode(sorted((query or {}).items()))
+        """JSON in (or `data`, sent as is), JSON out (or bytes with raw=True); a ZAS error
+        becomes CliError."""
+        if data is None:
+            data = b"" if body is None else json.dumps(body).encode()
+            headers = {"content-type": "application/json"} if body is not None else {}
+        else:
+            headers = {"content-type": "application/octet-stream"}
+        query_string = urlencode(sorted((query or {}).items()), quote_via=quote)
         url = self.endpoint.rstrip("/") + path + (f"?{query_string}" if query_string else "")
-        headers = {"content-type": "application/json"} if body is not None else {}
         headers.update(self._auth_headers(method, url, headers, data))
         request = urllib.request.Request(url, data=data or None, method=method, headers=headers)
         try:

@@ -1,0 +1,220 @@
+"""`python -m bench.obs_latency [--requests N] [--windows N]`: two ZAS configurations side by
+side (default `zas`, observability as shipped, against `zas-quiet`, no counting and no access
+log; see `bench.servers.ZAS_VARIANTS`), compared under the same machine load two ways:
+
+- c1, request by request: 4 KiB GETs alternating between the two servers on one keep-alive
+  connection each (A B, then B A, ...), `--requests` rounds after a warm-up; p50, mean, p90,
+  p99 per server and the ratios. At c1 the mean latency ratio is the inverse throughput ratio.
+- c32, short windows: `--windows` pairs of `--seconds`-long c32 GET windows (the load generator
+  of `python -m bench`), alternating A B / B A, so drift hits both alike; ops/s summed over all
+  windows and the per-pair ratio (median, min-max).
+
+On a shared machine the 6-second windows of `python -m bench` move by +-20% from one to the
+next, more than the few percent observability costs; this puts both servers under the same
+load. Writes the figures to `--out` (default bench/results/<date>-<commit>-obs-interleaved.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.http1 import read_response, request_head
+from bench.loadgen import LoadJob, run_load
+from bench.servers import BUCKET, ZAS_VARIANTS, Server, start_zas, zas_commit
+
+WARMUP = 200  # c1 rounds left out of the figures
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _percentile(values: list[float], p: float) -> float:
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
+
+
+def _pool(size: int) -> list[str]:
+    return [f"/{BUCKET}/small/get-{i:05d}" for i in range(size)]
+
+
+def _fill(server: Server, pool: list[str]) -> None:
+    fill = run_load(server.endpoint, LoadJob("PUT", [pool], 4096, False), 1)
+    if fill.errors:
+        raise RuntimeError(f"{server.name}: creating the GET pool: {fill.error_sample}")
+
+
+def requests_c1(servers: dict[str, Server], pool: list[str], rounds: int) -> dict[str, list[float]]:
+    """Latencies in seconds per server, sorted; one GET to each server per round."""
+    heads = {
+        name: [request_head(s.endpoint, s.endpoint.signer(), "GET", path) for path in pool]
+        for name, s in servers.items()
+    }
+    socks = {name: s.endpoint.connect() for name, s in servers.items()}
+    latencies: dict[str, list[float]] = {name: [] for name in servers}
+    try:
+        for i in range(WARMUP + rounds):
+            order = list(servers) if i % 2 == 0 else list(reversed(servers))
+            for name in order:
+                head = heads[name][i % len(pool)]
+                begin = time.perf_counter()
+                try:
+                    socks[name].sendall(head)
+                    response = read_response(socks[name], "GET")
+                except ConnectionError:  # closed without saying so: once more, timed anew
+                    socks[name] = servers[name].endpoint.connect()
+                    begin = time.perf_counter()
+                    socks[name].sendall(head)
+                    response = read_response(socks[name], "GET")
+                elapsed = time.perf_counter() - begin
+                if response.status != 200:
+                    raise RuntimeError(f"{name}: {response.status} {response.body[:200]!r}")
+                if not response.keep_alive:  # Hypercorn closes after N requests
+                    socks[name].close()
+                    socks[name] = servers[name].endpoint.connect()
+                if i >= WARMUP:
+                    latencies[name].append(elapsed)
+    finally:
+        for sock in socks.values():
+            sock.close()
+    return {name: sorted(values) for name, values in latencies.items()}
+
+
+def windows_c32(
+    servers: dict[str, Server], pool: list[str], pairs: int, seconds: float, connections: int = 32
+) -> dict[str, Any]:
+    """ops/s per server over `pairs` alternating windows, and each pair's ratio."""
+    keys = [pool[c % len(pool) :] + pool[: c % len(pool)] for c in range(connections)]
+    job = LoadJob("GET", keys, 4096, True, 0.5, seconds)
+    done: dict[str, list[tuple[int, float]]] = {name: [] for name in servers}
+    names = list(servers)
+    for i in range(pairs):
+        for name in names if i % 2 == 0 else list(reversed(names)):
+            result = run_load(servers[name].endpoint, job, 2)
+            if result.errors:
+                raise RuntimeError(f"{name}: {result.errors} errors, e.g. {result.error_sample}")
+            done[name].append((result.ok, result.elapsed))
+    a, b = names
+    ratios = [
+        (ok_a / el_a) / (ok_b / el_b)
+        for (ok_a, el_a), (ok_b, el_b) in zip(done[a], done[b], strict=True)
+    ]
+    return {
+        "pairs": pairs,
+        "seconds": seconds,
+        "ops_s": {n: sum(ok for ok, _ in w) / sum(el for _, el in w) for n, w in done.items()},
+        "per_window_ops_s": {n: [round(ok / el, 1) for ok, el in w] for n, w in done.items()},
+        "pair_ratio": {
+            "median": statistics.median(ratios),
+            "min": min(ratios),
+            "max": max(ratios),
+        },
+    }
+
+
+def c1_summary(latencies: dict[str, list[float]]) -> dict[str, dict[str, float]]:
+    return {
+        name: {
+            "requests": len(values),
+            "p50_ms": _percentile(values, 50) * 1e3,
+            "mean_ms": statistics.mean(values) * 1e3,
+            "p90_ms": _percentile(values, 90) * 1e3,
+            "p99_ms": _percentile(values, 99) * 1e3,
+        }
+        for name, values in latencies.items()
+    }
+
+
+def render(figures: dict[str, Any]) -> str:
+    server, base = figures["server"], figures["baseline"]
+    lines = []
+    c1 = figures.get("c1")
+    if c1:
+        lines.append(
+            f"c1, request by request ({c1[server]['requests']} rounds): "
+            f"{server} / {base} latency ratio"
+        )
+        lines.append("server      requests  p50 ms  mean ms  p90 ms  p99 ms")
+        for name in (server, base):
+            s = c1[name]
+            lines.append(
+                f"{name:10}  {s['requests']:8}  {s['p50_ms']:6.3f}  {s['mean_ms']:7.3f}  "
+                f"{s['p90_ms']:6.3f}  {s['p99_ms']:6.3f}"
+            )
+        r = figures["c1_ratios"]
+        lines.append(
+            f"ratio       {'':8}  {r['p50']:6.3f}  {r['mean']:7.3f}  {r['p90']:6.3f}  "
+            f"{r['p99']:6.3f}   -> c1 throughput cost {figures['c1_cost_pct']:.1f}%"
+        )
+    c32 = figures.get("c32")
+    if c32:
+        pair = c32["pair_ratio"]
+        lines.append(
+            f"c32, {c32['pairs']} alternating pairs of {c32['seconds']:.0f}s windows: "
+            f"{server} {c32['ops_s'][server]:.0f} ops/s, {base} {c32['ops_s'][base]:.0f} ops/s, "
+            f"ratio {figures['c32_ratio']:.3f} (per pair {pair['median']:.3f} "
+            f"[{pair['min']:.3f}-{pair['max']:.3f}]) -> c32 throughput cost "
+            f"{figures['c32_cost_pct']:.1f}%"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.obs_latency", description=__doc__)
+    parser.add_argument("--server", default="zas", choices=list(ZAS_VARIANTS))
+    parser.add_argument("--baseline", default="zas-quiet", choices=list(ZAS_VARIANTS))
+    parser.add_argument("--requests", type=int, default=3000, help="c1 rounds (0: skip)")
+    parser.add_argument("--windows", type=int, default=10, help="c32 window pairs (0: skip)")
+    parser.add_argument("--seconds", type=float, default=3.0, help="length of one c32 window")
+    parser.add_argument("--out", type=Path, help="JSON path")
+    args = parser.parse_args(argv)
+    started = dt.datetime.now(dt.UTC)
+    loadavg_start = Path("/proc/loadavg").read_text().split()[:3]
+    workdir = Path(tempfile.mkdtemp(prefix="zas-obs-latency-"))
+    pool = _pool(64)
+    servers: dict[str, Server] = {}
+    figures: dict[str, Any] = {"server": args.server, "baseline": args.baseline}
+    try:
+        for name in (args.server, args.baseline):
+            servers[name] = start_zas(workdir, name)
+            _fill(servers[name], pool)
+        if args.requests:
+            c1 = c1_summary(requests_c1(servers, pool, args.requests))
+            figures["c1"] = c1
+            figures["c1_ratios"] = {
+                k: c1[args.server][f"{k}_ms"] / c1[args.baseline][f"{k}_ms"]
+                for k in ("p50", "mean", "p90", "p99")
+            }
+            # At c1 throughput is 1 / mean latency (plus the client's own time, the same for both).
+            figures["c1_cost_pct"] = 100 * (1 - 1 / figures["c1_ratios"]["mean"])
+        if args.windows:
+            c32 = windows_c32(servers, pool, args.windows, args.seconds)
+            figures["c32"] = c32
+            figures["c32_ratio"] = c32["ops_s"][args.server] / c32["ops_s"][args.baseline]
+            figures["c32_cost_pct"] = 100 * (1 - figures["c32_ratio"])
+    finally:
+        for server in servers.values():
+            server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    figures["meta"] = {
+        "date": started.isoformat(timespec="seconds"),
+        "zas_commit": zas_commit(),
+        "loadavg_start": loadavg_start,
+        "loadavg_end": Path("/proc/loadavg").read_text().split()[:3],
+        "seconds": round((dt.datetime.now(dt.UTC) - started).total_seconds(), 1),
+        "argv": argv,
+    }
+    print(render(figures))
+    out = args.out or RESULTS / f"{started:%Y-%m-%d}-{zas_commit()}-obs-interleaved.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(figures, indent=1, default=str) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
