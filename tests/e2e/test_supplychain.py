@@ -7,7 +7,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -18,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.e2e.admin_api import AdminApi, error_of
 from tests.e2e.raw import RawResponse, send, sign_headers
-from tests.zasproc import ZasProcess
+from tests.zasproc import ACCESS_KEY, SECRET_KEY, ZasProcess
 
 FIXTURES = Path(__file__).parents[1] / "supplychain" / "fixtures"
 ARTIFACT = (FIXTURES / "artifact.bin").read_bytes()
@@ -375,3 +377,51 @@ def test_a_reader_may_read_evidence_but_not_sign(zas: ZasProcess, artifact: str)
 
     assert error_of(reader.call("POST", f"/supplychain/sign/{artifact}")) == (403, "AccessDenied")
     assert reader.ok("GET", f"/supplychain/signatures/{artifact}")["items"] == []
+
+
+def test_rotation_retires_the_old_key_which_still_verifies_but_no_longer_signs(
+    zas: ZasProcess, artifact: str
+) -> None:
+    admin = AdminApi(zas)
+    old = server_key(admin, "ed25519")
+    old_id = quote(old["key_id"], safe="")
+    admin.ok("POST", f"/supplychain/sign/{artifact}?key_id={old_id}")
+
+    new = admin.ok("POST", f"/supplychain/keys/{old_id}/rotate")
+    refused = admin.call("POST", f"/supplychain/sign/{artifact}?key_id={old_id}")
+    admin.ok("POST", f"/supplychain/sign/{artifact}?key_id={quote(new['key_id'], safe='')}")
+    report = admin.ok("POST", f"/supplychain/verify/{artifact}")
+    statuses = {k["key_id"]: k["status"] for k in admin.ok("GET", "/supplychain/keys")["keys"]}
+
+    assert (new["algorithm"], new["status"]) == ("ed25519", "active")
+    assert statuses[old["key_id"]] == "retired"
+    assert error_of(refused) == (400, "InvalidRequest")
+    assert report["verified"] is True
+    signers = {c["key_id"] for c in report["checks"] if c["kind"] == "signature"}
+    assert signers == {old["key_id"], new["key_id"]}
+    assert "PRIVATE" not in json.dumps(admin.ok("GET", "/supplychain/keys"))
+
+
+def test_the_cli_signs_and_verifies(zas: ZasProcess, artifact: str, tmp_path: Path) -> None:
+    env = {**os.environ, "ZAS_ACCESS_KEY": ACCESS_KEY, "ZAS_SECRET_KEY": SECRET_KEY}
+
+    def cli(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "zas.cli.main", *args, "--endpoint", zas.endpoint],
+            capture_output=True, text=True, env=env, timeout=60, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    key = json.loads(cli("signing-key", "create", "--algorithm", "ecdsa-p256"))
+    signed = json.loads(cli("sign", artifact, "--key-id", key["key_id"]))
+    verified = json.loads(cli("verify", artifact))
+    pem = cli("signing-key", "export", key["key_id"])
+    (tmp_path / "pub.pem").write_text(pem)
+    (tmp_path / "sig").write_bytes(base64.b64decode(signed["document"]))
+    (tmp_path / "artifact").write_bytes(ARTIFACT)
+
+    assert verified["verified"] is True
+    done = openssl("dgst", "-sha256", "-verify", tmp_path / "pub.pem", "-signature",
+                   tmp_path / "sig", tmp_path / "artifact")  # fmt: skip
+    assert done.returncode == 0, done
