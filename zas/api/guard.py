@@ -164,3 +164,14 @@ async def json_body() -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidRequest("The body must be a JSON object")
     return value
+
+
+def sql_request(body: dict[str, Any]) -> tuple[str, int]:
+    """The {"sql", "max_rows"} of an analyst-query request, checked."""
+    sql = body.get("sql")
+    if not isinstance(sql, str) or not sql.strip():
+        raise InvalidRequest("'sql' must be a SELECT statement")
+    max_rows = body.get("max_rows", 1000)
+    if not isinstance(max_rows, int) or not 1 <= max_rows <= 10_000:
+        raise InvalidRequest("'max_rows' must be an integer from 1 to 10000")
+    return sql, max_rows

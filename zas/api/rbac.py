@@ -26,7 +26,7 @@ from typing import Any
 import trio
 from quart import Blueprint, Response, jsonify, request
 
-from zas.api.guard import AUDIT_ARN, Guard, json_body, policy_arn
+from zas.api.guard import AUDIT_ARN, Guard, json_body, policy_arn, sql_request
 from zas.auth.audit import AuditLog, AuditRecord
 from zas.auth.authenticate import ANONYMOUS, Authenticator, Identity
 from zas.auth.authorize import S3_ARN, Permission
@@ -201,12 +201,7 @@ def rbac_blueprint(
     async def query_audit() -> Response:
         body = await json_body()
         await guard.check("zas:QueryAudit", AUDIT_ARN)
-        sql = body.get("sql")
-        if not isinstance(sql, str) or not sql.strip():
-            raise InvalidRequest("'sql' must be a SELECT statement")
-        max_rows = body.get("max_rows", 1000)
-        if not isinstance(max_rows, int) or not 1 <= max_rows <= 10_000:
-            raise InvalidRequest("'max_rows' must be an integer from 1 to 10000")
+        sql, max_rows = sql_request(body)
         await audit.flush()
         result = await audit.query(sql, max_rows=max_rows)
         return jsonify(

@@ -32,7 +32,7 @@ from typing import Any
 
 from quart import Blueprint, Response, jsonify, request
 
-from zas.api.guard import Guard, json_body
+from zas.api.guard import Guard, json_body, sql_request
 from zas.auth import actions
 from zas.auth.audit import guarded_query
 from zas.auth.authorize import bucket_arn, object_arn
@@ -278,12 +278,7 @@ def supplychain_blueprint(guard: Guard, chain: SupplyChain) -> Blueprint:
     async def query() -> Response:
         body = await json_body()
         await guard.check(actions.ZAS_GET_SBOM, "arn:aws:s3:::*")
-        sql = body.get("sql")
-        if not isinstance(sql, str) or not sql.strip():
-            raise InvalidRequest("'sql' must be a SELECT statement")
-        max_rows = body.get("max_rows", 1000)
-        if not isinstance(max_rows, int) or not 1 <= max_rows <= 10_000:
-            raise InvalidRequest("'max_rows' must be an integer from 1 to 10000")
+        sql, max_rows = sql_request(body)
         result = await guarded_query(
             chain.meta.connection, sql, views=QUERY_VIEWS, max_rows=max_rows, timeout=10.0
         )
