@@ -2,7 +2,8 @@
 
     python -m fuzz.run [--seconds 60] [target ...]        # from the repository root
 
-Targets: sigv4, range, list_query, chunked, xml_bodies (fuzz/fuzz_<target>.py). Each runs
+Targets: sigv4, range, list_query, chunked, xml_bodies, iam_policy, evidence
+(fuzz/fuzz_<target>.py). Each runs
 in its own atheris (libFuzzer) process for `--seconds` (-max_total_time), one after the other,
 reading the committed seeds in fuzz/seeds/<target>/ and growing a working corpus in
 fuzz/corpus-<target>/ (git-ignored). The full libFuzzer log and any crash, timeout or
@@ -24,7 +25,7 @@ import attrs
 
 from fuzz._harness import FUZZ_DIR
 
-TARGETS = ("sigv4", "range", "list_query", "chunked", "xml_bodies")
+TARGETS = ("sigv4", "range", "list_query", "chunked", "xml_bodies", "iam_policy", "evidence")
 MAX_LEN = 16 * 1024
 _STAT = re.compile(r"stat::(\w+):\s*(\d+)")
 _ARTIFACT = re.compile(r"(?:Test unit|artifact) written to (\S+)")

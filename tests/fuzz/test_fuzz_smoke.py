@@ -12,7 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from fuzz import fuzz_chunked, fuzz_list_query, fuzz_range, fuzz_sigv4, fuzz_xml_bodies
+from fuzz import (
+    fuzz_chunked,
+    fuzz_evidence,
+    fuzz_iam_policy,
+    fuzz_list_query,
+    fuzz_range,
+    fuzz_sigv4,
+    fuzz_xml_bodies,
+)
 from fuzz._harness import FUZZ_DIR
 
 TARGETS: dict[str, Callable[[bytes], None]] = {
@@ -21,6 +29,8 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
     "list_query": fuzz_list_query.test_one_input,
     "chunked": fuzz_chunked.test_one_input,
     "xml_bodies": fuzz_xml_bodies.test_one_input,
+    "iam_policy": fuzz_iam_policy.test_one_input,
+    "evidence": fuzz_evidence.test_one_input,
 }
 RANDOM_INPUTS = 300
 
