@@ -194,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     results["fractions"] = report.fractions(results)
     results["auth_costs"] = report.auth_costs(results)
     results["observability_costs"] = report.observability_costs(results)
+    results["enforcement_costs"] = report.enforcement_costs(results)
     results["checks"] = report.checks(results)
     if args.profile:
         files = sorted(args.profile.glob("*.txt"))

@@ -20,22 +20,15 @@ import argparse
 import datetime as dt
 import json
 import shutil
-import statistics
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-from bench.http1 import read_response, request_head
+from bench.interleave import Targets, alternate_c32, c1_summary, interleave_c1
 from bench.loadgen import LoadJob, run_load
 from bench.servers import BUCKET, ZAS_VARIANTS, Server, start_zas, zas_commit
 
-WARMUP = 200  # c1 rounds left out of the figures
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def _percentile(values: list[float], p: float) -> float:
-    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
 def _pool(size: int) -> list[str]:
@@ -48,85 +41,20 @@ def _fill(server: Server, pool: list[str]) -> None:
         raise RuntimeError(f"{server.name}: creating the GET pool: {fill.error_sample}")
 
 
+def _targets(servers: dict[str, Server], pool: list[str]) -> Targets:
+    return {name: (server.endpoint, pool) for name, server in servers.items()}
+
+
 def requests_c1(servers: dict[str, Server], pool: list[str], rounds: int) -> dict[str, list[float]]:
     """Latencies in seconds per server, sorted; one GET to each server per round."""
-    heads = {
-        name: [request_head(s.endpoint, s.endpoint.signer(), "GET", path) for path in pool]
-        for name, s in servers.items()
-    }
-    socks = {name: s.endpoint.connect() for name, s in servers.items()}
-    latencies: dict[str, list[float]] = {name: [] for name in servers}
-    try:
-        for i in range(WARMUP + rounds):
-            order = list(servers) if i % 2 == 0 else list(reversed(servers))
-            for name in order:
-                head = heads[name][i % len(pool)]
-                begin = time.perf_counter()
-                try:
-                    socks[name].sendall(head)
-                    response = read_response(socks[name], "GET")
-                except ConnectionError:  # closed without saying so: once more, timed anew
-                    socks[name] = servers[name].endpoint.connect()
-                    begin = time.perf_counter()
-                    socks[name].sendall(head)
-                    response = read_response(socks[name], "GET")
-                elapsed = time.perf_counter() - begin
-                if response.status != 200:
-                    raise RuntimeError(f"{name}: {response.status} {response.body[:200]!r}")
-                if not response.keep_alive:  # Hypercorn closes after N requests
-                    socks[name].close()
-                    socks[name] = servers[name].endpoint.connect()
-                if i >= WARMUP:
-                    latencies[name].append(elapsed)
-    finally:
-        for sock in socks.values():
-            sock.close()
-    return {name: sorted(values) for name, values in latencies.items()}
+    return interleave_c1(_targets(servers, pool), rounds)
 
 
 def windows_c32(
     servers: dict[str, Server], pool: list[str], pairs: int, seconds: float, connections: int = 32
 ) -> dict[str, Any]:
-    """ops/s per server over `pairs` alternating windows, and each pair's ratio."""
-    keys = [pool[c % len(pool) :] + pool[: c % len(pool)] for c in range(connections)]
-    job = LoadJob("GET", keys, 4096, True, 0.5, seconds)
-    done: dict[str, list[tuple[int, float]]] = {name: [] for name in servers}
-    names = list(servers)
-    for i in range(pairs):
-        for name in names if i % 2 == 0 else list(reversed(names)):
-            result = run_load(servers[name].endpoint, job, 2)
-            if result.errors:
-                raise RuntimeError(f"{name}: {result.errors} errors, e.g. {result.error_sample}")
-            done[name].append((result.ok, result.elapsed))
-    a, b = names
-    ratios = [
-        (ok_a / el_a) / (ok_b / el_b)
-        for (ok_a, el_a), (ok_b, el_b) in zip(done[a], done[b], strict=True)
-    ]
-    return {
-        "pairs": pairs,
-        "seconds": seconds,
-        "ops_s": {n: sum(ok for ok, _ in w) / sum(el for _, el in w) for n, w in done.items()},
-        "per_window_ops_s": {n: [round(ok / el, 1) for ok, el in w] for n, w in done.items()},
-        "pair_ratio": {
-            "median": statistics.median(ratios),
-            "min": min(ratios),
-            "max": max(ratios),
-        },
-    }
-
-
-def c1_summary(latencies: dict[str, list[float]]) -> dict[str, dict[str, float]]:
-    return {
-        name: {
-            "requests": len(values),
-            "p50_ms": _percentile(values, 50) * 1e3,
-            "mean_ms": statistics.mean(values) * 1e3,
-            "p90_ms": _percentile(values, 90) * 1e3,
-            "p99_ms": _percentile(values, 99) * 1e3,
-        }
-        for name, values in latencies.items()
-    }
+    """ops/s (and p50/p99) per server over `pairs` alternating windows, and each pair's ratio."""
+    return alternate_c32(_targets(servers, pool), pairs, seconds, connections)
 
 
 def render(figures: dict[str, Any]) -> str:

@@ -62,6 +62,7 @@ LAYERS = [
     ),
     (r"zas/observability/", "observability other (zas/observability)"),
     (r"zas/api/recorder\.py", "recorder (zas/api/recorder.py)"),
+    (r"zas/supplychain/", "supply chain (zas/supplychain)"),
     (r"zas/meta/", "metadata (zas/meta)"),
     (r"zas/storage/", "file I/O + hashing (zas/storage)"),
     (r"zas/objects/", "objects (zas/objects)"),
@@ -108,14 +109,24 @@ OBSERVABILITY_LAYERS = {
     "observability other (zas/observability)": "other",
     "recorder (zas/api/recorder.py)": "recorder",
 }
+# Both access-log paths: through stdlib logging (RedactingFilter, JsonFormatter, one
+# StreamHandler write per line) and, with `AccessLogger(stream=...)`, lines built in `_line`
+# (redaction of the client fields, time, JSON encode) and written in batches by `flush`.
 ACCESS_LOG_PARTS = [
-    (r"^RedactingFilter\.filter ", "access log: redaction filter"),
-    (r"^JsonFormatter\.format |^<lambda> \([^)]*zas/cli/main\.py", "access log: JSON formatting"),
-    (r"^StreamHandler\.(emit|flush) ", "access log: write + flush"),
+    (r"^RedactingFilter\.filter |^_suspect |^redact \(", "access log: redaction"),
+    (
+        r"^JsonFormatter\.format |^<lambda> \([^)]*zas/cli/main\.py"
+        r"|^_WallClock\.|json/encoder\.py",
+        "access log: JSON formatting",
+    ),
+    (r"^StreamHandler\.(emit|flush) |^AccessLogger\.flush ", "access log: write + flush"),
 ]
 # The trio thread runs every request; worker threads (audit and metadata batches, file I/O)
 # run beside it. Its samples start in the server's main().
 MAIN_THREAD = re.compile(r"^_run_module_as_main |^main \(")
+# Everything under the S3 API's verification-policy step (the object lookup it makes and the
+# cached policy outcome), whatever layer it lands in: what enforcement costs a GET.
+ENFORCEMENT = re.compile(r"^S3Api\._verification \(")
 
 
 def _observability_part(layer: str, frames: list[str]) -> str | None:
@@ -125,7 +136,8 @@ def _observability_part(layer: str, frames: list[str]) -> str | None:
     for pattern, part in ACCESS_LOG_PARTS:
         if any(re.search(pattern, frame) for frame in frames):
             return part
-    return "access log: record + logging dispatch"
+    # AccessLogger.request's fields and, unbatched, logging's record and dispatch.
+    return "access log: fields + record/dispatch"
 
 
 def summarize(paths: list[Path], top: int = 12) -> dict[str, Any]:
@@ -133,7 +145,7 @@ def summarize(paths: list[Path], top: int = 12) -> dict[str, Any]:
     leaves: collections.Counter[str] = collections.Counter()
     observability: collections.Counter[str] = collections.Counter()
     observability_main: collections.Counter[str] = collections.Counter()
-    total = idle = main = 0
+    total = idle = main = enforcement = enforcement_main = 0
     for path in paths:
         for line in path.read_text(errors="replace").splitlines():
             stack, _, count_text = line.rpartition(" ")
@@ -154,6 +166,9 @@ def summarize(paths: list[Path], top: int = 12) -> dict[str, Any]:
                 observability[part] += count
                 if on_main:
                     observability_main[part] += count
+            if any(ENFORCEMENT.match(f) for f in frames):
+                enforcement += count
+                enforcement_main += count if on_main else 0
             if frames:
                 leaves[_short(frames[-1])] += count
     return {
@@ -170,6 +185,9 @@ def summarize(paths: list[Path], top: int = 12) -> dict[str, Any]:
         if main
         else {},
         "layers": {k: round(100 * v / total, 1) for k, v in layers.most_common()} if total else {},
+        # Samples with S3Api._verification on the stack (supply-chain enforcement on GET).
+        "enforcement_pct": round(100 * enforcement / total, 2) if total else 0.0,
+        "enforcement_main_thread_pct": round(100 * enforcement_main / main, 2) if main else 0.0,
         "top_functions": {k: round(100 * v / total, 1) for k, v in leaves.most_common(top)}
         if total
         else {},
@@ -193,6 +211,11 @@ def render(title: str, summary: dict[str, Any]) -> str:
             f"  {pct:5.2f}%  {part}  ({shares.get(part, 0.0):.2f}% of trio thread)"
             for part, pct in summary["observability"].items()
         ]
+    if summary.get("enforcement_pct"):
+        out.append(
+            f"  enforcement (S3Api._verification on the stack): {summary['enforcement_pct']:.2f}%"
+            f" of busy samples, {summary['enforcement_main_thread_pct']:.2f}% of the trio thread's"
+        )
     out.append("  top leaf functions:")
     out += [f"  {pct:5.1f}%  {func}" for func, pct in summary["top_functions"].items()]
     return "\n".join(out)

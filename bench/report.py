@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from bench.workloads import ALL_WORKLOADS, AUTH_PAIRS
+from bench.workloads import ALL_WORKLOADS, AUTH_PAIRS, ENFORCE_PAIRS
 
 Summary = dict[str, float]
 MAIN_METRICS = {
@@ -20,6 +20,8 @@ MAIN_METRICS = {
     "get_small_c1_anon": ["ops_s", "p50_ms", "p99_ms"],
     "get_small_c32_user": ["ops_s", "p50_ms", "p99_ms"],
     "get_small_c32_anon": ["ops_s", "p50_ms", "p99_ms"],
+    "get_small_c1_enforced": ["ops_s", "p50_ms", "p99_ms"],
+    "get_small_c32_enforced": ["ops_s", "p50_ms", "p99_ms"],
     "list": ["pages_s", "fill_put_0b_ops_s"],
     "multipart": ["MBps"],
 }
@@ -142,6 +144,14 @@ def checks(results: dict[str, Any]) -> list[dict[str, Any]]:
             m("zas", "get_small_c32", "ops_s"),
             0.9,
         ),
+        _check(
+            f"4 KiB GET c32 from a bucket with a verification policy >= "
+            f"{1 - ENFORCEMENT_BUDGET_PCT / 100:.2f} x plain (enforcement < "
+            f"{ENFORCEMENT_BUDGET_PCT:.0f}%)",
+            m("zas", "get_small_c32_enforced", "ops_s"),
+            m("zas", "get_small_c32", "ops_s"),
+            1 - ENFORCEMENT_BUDGET_PCT / 100,
+        ),
         *(
             _check(
                 f"4 KiB GET {conc} metrics + access log + tracing off >= 0.95 x zas-quiet "
@@ -241,6 +251,62 @@ def auth_costs(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
         if len(pair) > 1:
             out[label] = pair
     return out
+
+
+ENFORCEMENT_BUDGET_PCT = 10.0
+
+
+def enforcement_costs(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """ZAS's small GETs from a bucket with a supply-chain verification policy against the
+    same GETs from the plain bucket (same server, same run): ratios of the medians for ops/s,
+    p50 and p99, per-run ops/s ratios, and `cost_pct` = 100 x (1 - ops ratio)."""
+    out: dict[str, dict[str, Any]] = {}
+    for label, (plain, enforced) in ENFORCE_PAIRS.items():
+        ops = median(results, "zas", enforced, "ops_s")
+        base_ops = median(results, "zas", plain, "ops_s")
+        if ops is None or not base_ops:
+            continue
+        figures: dict[str, Any] = {
+            "workload": enforced,
+            "plain_workload": plain,
+            "ops_s": round(ops, 1),
+            "plain_ops_s": round(base_ops, 1),
+            "ops_ratio": round(ops / base_ops, 3),
+        }
+        for metric in ("p50_ms", "p99_ms"):
+            mine, theirs = (
+                median(results, "zas", enforced, metric),
+                median(results, "zas", plain, metric),
+            )
+            if mine is not None and theirs:
+                figures[metric.replace("_ms", "_ratio")] = round(mine / theirs, 3)
+        per_run = _per_run_ratios(results, "zas", enforced, "zas", plain)
+        if per_run:
+            figures["ops_ratio_per_run"] = per_run
+        figures["cost_pct"] = round(100 * (1 - ops / base_ops), 1)
+        figures["budget_pct"] = ENFORCEMENT_BUDGET_PCT
+        figures["result"] = "pass" if figures["cost_pct"] < ENFORCEMENT_BUDGET_PCT else "FAIL"
+        out[label] = figures
+    return out
+
+
+def enforcement_cost_lines(costs: dict[str, dict[str, Any]]) -> list[str]:
+    lines = []
+    for label, f in costs.items():
+        per_run = f.get("ops_ratio_per_run")
+        runs = (
+            f"; per run {per_run['median']:.2f} [{per_run['min']:.2f}-{per_run['max']:.2f}]"
+            if per_run
+            else ""
+        )
+        lines.append(
+            f"{label:3} enforced/plain: {f['ops_ratio']:.3f} x ops/s ({f['ops_s']:.0f} vs "
+            f"{f['plain_ops_s']:.0f}), enforcement cost: {f['cost_pct']:.1f}% of small-GET "
+            f"throughput -> {f['result']} (< {f['budget_pct']:.0f}%); "
+            f"p50 {f.get('p50_ratio', float('nan')):.3f} x, "
+            f"p99 {f.get('p99_ratio', float('nan')):.3f} x{runs}"
+        )
+    return lines
 
 
 # (label, server, its baseline): the same small GETs against two ZAS configurations.
@@ -395,6 +461,10 @@ def render(results: dict[str, Any]) -> str:
     if costs:
         out += ["", "Identity and policies, ZAS small GETs against the same as root (medians):"]
         out += [f"  {line}" for line in auth_cost_lines(costs)]
+    enforcement = results.get("enforcement_costs") or {}
+    if enforcement:
+        out += ["", "Supply-chain enforcement, ZAS small GETs from a policy bucket (medians):"]
+        out += [f"  {line}" for line in enforcement_cost_lines(enforcement)]
     obs = results.get("observability_costs") or {}
     if obs:
         out += ["", "Observability, ZAS small GETs against ZAS configured otherwise (medians):"]

@@ -15,6 +15,8 @@ from bench.http1 import Endpoint, exchange
 from bench.loadgen import LoadJob, LoadResult, run_load
 from bench.rss import RssSampler, tree_hwm
 from bench.servers import BUCKET, Server, is_zas
+from bench.supplychain_setup import EnforcementSetup
+from bench.supplychain_setup import set_up as set_up_enforcement
 
 MIB = 1 << 20
 Figures = dict[str, Any]
@@ -59,9 +61,13 @@ AUTH_WORKLOADS = [
     "get_small_c32_user",
     "get_small_c32_anon",
 ]
+# Small GETs (as root) from a bucket with a supply-chain verification policy that every GET
+# object satisfies (`bench.supplychain_setup`): what enforcement costs. ZAS only.
+ENFORCE_WORKLOADS = ["get_small_c1_enforced", "get_small_c32_enforced"]
 ALL_WORKLOADS = [
     *WORKLOADS[: WORKLOADS.index("get_small_c32") + 1],
     *AUTH_WORKLOADS,
+    *ENFORCE_WORKLOADS,
     *WORKLOADS[WORKLOADS.index("get_small_c32") + 1 :],
 ]
 # (workload as root, as the user, anonymous): the pairs the auth-cost ratios compare.
@@ -69,8 +75,13 @@ AUTH_PAIRS = {
     "c1": ("get_small_c1", "get_small_c1_user", "get_small_c1_anon"),
     "c32": ("get_small_c32", "get_small_c32_user", "get_small_c32_anon"),
 }
+# (plain workload, the same from the policy bucket): the pairs the enforcement ratios compare.
+ENFORCE_PAIRS = {
+    "c1": ("get_small_c1", "get_small_c1_enforced"),
+    "c32": ("get_small_c32", "get_small_c32_enforced"),
+}
 S3_ONLY = {"list", "multipart"}
-ZAS_ONLY = set(AUTH_WORKLOADS)
+ZAS_ONLY = set(AUTH_WORKLOADS) | set(ENFORCE_WORKLOADS)
 # Multi-worker reference apps only answer the question "what would -w 2 give at c32".
 MULTI_WORKER_ONLY = {"put_small_c32", "get_small_c32"}
 
@@ -87,6 +98,7 @@ class Context:
     listed: bool = False
     fill: Figures = attrs.Factory(dict)
     auth: AuthSetup | None = None
+    enforcement: EnforcementSetup | None = None
 
 
 def _processes(connections: int) -> int:
@@ -120,9 +132,12 @@ def get_large(ctx: Context) -> Figures:
     return {"MBps": done.mb_per_s, "seconds": done.elapsed}
 
 
-def _small(method: str, connections: int, who: str = "root") -> Callable[[Context], Figures]:
+def _small(
+    method: str, connections: int, who: str = "root", enforced: bool = False
+) -> Callable[[Context], Figures]:
     """`who`: "root" (the server's endpoint key), "user" (the IAM user of `bench.auth_setup`)
-    or "anon" (unsigned requests)."""
+    or "anon" (unsigned requests). `enforced`: GET the same pool from the bucket with a
+    verification policy (`bench.supplychain_setup`), as root."""
 
     def run(ctx: Context) -> Figures:
         sizes = ctx.sizes
@@ -142,6 +157,14 @@ def _small(method: str, connections: int, who: str = "root") -> Callable[[Contex
             ]
         endpoint: Endpoint = ctx.server.endpoint
         extra: Figures = {}
+        if enforced:
+            if ctx.enforcement is None:
+                ctx.enforcement = set_up_enforcement(
+                    endpoint, [p.split("/", 2)[2] for p in pool], body_size=sizes.small
+                )
+            bucket = ctx.enforcement.bucket
+            keys = [[p.replace(f"/{BUCKET}/", f"/{bucket}/", 1) for p in ps] for ps in keys]
+            extra["verification"] = ctx.enforcement.header
         if who != "root":
             if ctx.auth is None:
                 ctx.auth = set_up(ctx.server.endpoint, pool[0].split("/", 2)[2])
@@ -212,6 +235,8 @@ RUNNERS: dict[str, Callable[[Context], Figures]] = {
     "get_small_c1_anon": _small("GET", 1, "anon"),
     "get_small_c32_user": _small("GET", 32, "user"),
     "get_small_c32_anon": _small("GET", 32, "anon"),
+    "get_small_c1_enforced": _small("GET", 1, enforced=True),
+    "get_small_c32_enforced": _small("GET", 32, enforced=True),
     "list": list_pages,
     "multipart": multipart,
 }

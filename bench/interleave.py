@@ -1,0 +1,111 @@
+"""Two or more targets measured under the same machine load: single GETs interleaved request
+by request (c1), and alternating short windows of the c32 load generator. Used by
+`bench.obs_latency` (two ZAS configurations) and `bench.enforce_latency` (two buckets of one
+ZAS); on a shared machine the 6-second windows of `python -m bench` drift by more than the few
+percent these compare."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+from bench.http1 import Endpoint, read_response, request_head
+from bench.loadgen import LoadJob, run_load
+
+WARMUP = 200  # c1 rounds left out of the figures
+Targets = dict[str, tuple[Endpoint, list[str]]]  # name -> (endpoint, GET paths)
+
+
+def percentile(values: list[float], p: float) -> float:
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
+
+
+def interleave_c1(targets: Targets, rounds: int) -> dict[str, list[float]]:
+    """Latencies in seconds per target, sorted; one GET to each target per round, the order
+    reversed every other round."""
+    heads = {
+        name: [request_head(ep, ep.signer(), "GET", path) for path in pool]
+        for name, (ep, pool) in targets.items()
+    }
+    socks = {name: ep.connect() for name, (ep, _) in targets.items()}
+    latencies: dict[str, list[float]] = {name: [] for name in targets}
+    try:
+        for i in range(WARMUP + rounds):
+            order = list(targets) if i % 2 == 0 else list(reversed(targets))
+            for name in order:
+                endpoint = targets[name][0]
+                head = heads[name][i % len(heads[name])]
+                begin = time.perf_counter()
+                try:
+                    socks[name].sendall(head)
+                    response = read_response(socks[name], "GET")
+                except ConnectionError:  # closed without saying so: once more, timed anew
+                    socks[name] = endpoint.connect()
+                    begin = time.perf_counter()
+                    socks[name].sendall(head)
+                    response = read_response(socks[name], "GET")
+                elapsed = time.perf_counter() - begin
+                if response.status != 200:
+                    raise RuntimeError(f"{name}: {response.status} {response.body[:200]!r}")
+                if not response.keep_alive:  # Hypercorn closes after N requests
+                    socks[name].close()
+                    socks[name] = endpoint.connect()
+                if i >= WARMUP:
+                    latencies[name].append(elapsed)
+    finally:
+        for sock in socks.values():
+            sock.close()
+    return {name: sorted(values) for name, values in latencies.items()}
+
+
+def alternate_c32(
+    targets: Targets, pairs: int, seconds: float, connections: int = 32
+) -> dict[str, Any]:
+    """ops/s and p50/p99 per target over `pairs` alternating windows, and each pair's ratio
+    (first target / second)."""
+    done: dict[str, list[tuple[int, float]]] = {name: [] for name in targets}
+    latencies: dict[str, list[float]] = {name: [] for name in targets}
+    names = list(targets)
+    for i in range(pairs):
+        for name in names if i % 2 == 0 else list(reversed(names)):
+            endpoint, pool = targets[name]
+            keys = [pool[c % len(pool) :] + pool[: c % len(pool)] for c in range(connections)]
+            job = LoadJob("GET", keys, 4096, True, 0.5, seconds)
+            result = run_load(endpoint, job, 2)
+            if result.errors:
+                raise RuntimeError(f"{name}: {result.errors} errors, e.g. {result.error_sample}")
+            done[name].append((result.ok, result.elapsed))
+            latencies[name] += result.latencies
+    a, b = names
+    ratios = [
+        (ok_a / el_a) / (ok_b / el_b)
+        for (ok_a, el_a), (ok_b, el_b) in zip(done[a], done[b], strict=True)
+    ]
+    ordered = {name: sorted(values) for name, values in latencies.items()}
+    return {
+        "pairs": pairs,
+        "seconds": seconds,
+        "ops_s": {n: sum(ok for ok, _ in w) / sum(el for _, el in w) for n, w in done.items()},
+        "p50_ms": {n: percentile(v, 50) * 1e3 for n, v in ordered.items()},
+        "p99_ms": {n: percentile(v, 99) * 1e3 for n, v in ordered.items()},
+        "per_window_ops_s": {n: [round(ok / el, 1) for ok, el in w] for n, w in done.items()},
+        "pair_ratio": {
+            "median": statistics.median(ratios),
+            "min": min(ratios),
+            "max": max(ratios),
+        },
+    }
+
+
+def c1_summary(latencies: dict[str, list[float]]) -> dict[str, dict[str, float]]:
+    return {
+        name: {
+            "requests": len(values),
+            "p50_ms": percentile(values, 50) * 1e3,
+            "mean_ms": statistics.mean(values) * 1e3,
+            "p90_ms": percentile(values, 90) * 1e3,
+            "p99_ms": percentile(values, 99) * 1e3,
+        }
+        for name, values in latencies.items()
+    }
