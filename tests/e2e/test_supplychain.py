@@ -425,3 +425,22 @@ def test_the_cli_signs_and_verifies(zas: ZasProcess, artifact: str, tmp_path: Pa
     done = openssl("dgst", "-sha256", "-verify", tmp_path / "pub.pem", "-signature",
                    tmp_path / "sig", tmp_path / "artifact")  # fmt: skip
     assert done.returncode == 0, done
+
+
+def test_evidence_goes_with_objects_removed_by_delete_objects(
+    zas: ZasProcess, s3: Any, artifact: str
+) -> None:
+    admin = AdminApi(zas)
+    bucket, _, key = artifact.partition("/")
+    s3.put_object(Bucket=bucket, Key="kept.jar", Body=ARTIFACT)
+    for target in (artifact, f"{bucket}/kept.jar"):
+        post_raw(zas, f"/supplychain/sbom/{target}", (FIXTURES / "spdx-2.3-syft.json").read_bytes())
+
+    s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": key}]})
+    rows = admin.ok(
+        "POST",
+        "/supplychain/query",
+        {"sql": f"SELECT DISTINCT key FROM artifact_evidence WHERE bucket = '{bucket}'"},
+    )["rows"]
+
+    assert rows == [["kept.jar"]]

@@ -217,6 +217,8 @@ class S3Api:
             response.headers.append((VERIFICATION_HEADER, verdict))
         if isinstance(op, WRITES):
             await self.supply_chain.object_changed(op.bucket, op.key)
+        elif isinstance(op, DeleteObjects):
+            await self.supply_chain.objects_deleted(op.bucket)
         return response
 
     async def _verification(self, op: GetObject) -> str | None:

@@ -5,7 +5,8 @@ Evidence is bound to bytes, not to a name: a row names the bucket, the key *and*
 it was checked against, so overwriting an object with other bytes makes its old evidence stop
 applying at once (reads compare digests). Rows for bytes an object no longer has are deleted
 when the object is deleted or overwritten (`DropStaleEvidence`, submitted by the object
-handlers only for keys that have evidence) and by a sweep at start-up.
+handlers only for keys that have evidence; `SweepStaleEvidence` for a bucket after a
+DeleteObjects, and for everything at start-up).
 """
 
 from __future__ import annotations
@@ -259,15 +260,20 @@ class DropStaleEvidence(_Change):
 
 @attrs.frozen
 class SweepStaleEvidence(_Change):
-    """Start-up: evidence whose object is gone or holds other bytes."""
+    """Evidence whose object is gone or holds other bytes: at start-up for every bucket,
+    after a DeleteObjects for its bucket."""
+
+    bucket: str | None = None
 
     def apply(self, batch: Any) -> None:
+        batch.flush_objects()  # the query below reads the objects table
         stale = (
             "NOT EXISTS (SELECT 1 FROM objects o WHERE o.bucket = t.bucket AND o.key = t.key "
             "AND o.sha256 = t.sha256)"
         )
-        batch.con.execute(f"DELETE FROM sbom_components t WHERE {stale}")
-        batch.con.execute(f"DELETE FROM evidence t WHERE {stale}")
+        scope, params = ("t.bucket = ? AND ", [self.bucket]) if self.bucket else ("", [])
+        batch.con.execute(f"DELETE FROM sbom_components t WHERE {scope}{stale}", params)
+        batch.con.execute(f"DELETE FROM evidence t WHERE {scope}{stale}", params)
 
 
 @attrs.frozen

@@ -122,6 +122,11 @@ class SupplyChain:
         """Start-up: drop evidence whose object is gone or holds other bytes."""
         await self._change(rows.SweepStaleEvidence())
 
+    async def objects_deleted(self, bucket: str) -> None:
+        """After a DeleteObjects: drop the bucket's evidence whose object is gone."""
+        if any(key[0] == bucket for key in self._snapshot.evidence):
+            await self._change(rows.SweepStaleEvidence(bucket))
+
     def has_evidence(self, bucket: str, key: str) -> bool:
         return (bucket, key) in self._snapshot.evidence
 
