@@ -304,8 +304,8 @@ def test_statement_matches_by_sha256_and_optionally_name() -> None:
             {
                 "_type": dsse.STATEMENT_TYPE_V01,
                 "subject": [
-                    {"name": "other", "digest": {"sha512": "ab"}},
-                    {"name": "b/k", "digest": {"sha256": SHA_HEX.upper(), "sha1": "x"}},
+                    {"name": "other", "digest": {"sha512": "ab" * 64}},
+                    {"name": "b/k", "digest": {"sha256": SHA_HEX.upper(), "sha1": "0" * 40}},
                 ],
                 "predicateType": SLSA,
             }
@@ -343,17 +343,17 @@ def _stmt(**changes: Any) -> bytes:
         (b"[]", "must be a JSON object"),
         (_stmt(_type="https://in-toto.io/Statement/v2"), "_type must be"),
         (_stmt(_type=...), "_type must be"),
-        (_stmt(subject=[]), "'subject' must be a non-empty list"),
-        (_stmt(subject=...), "'subject' must be a non-empty list"),
+        (_stmt(subject=[]), "subject must be a non-empty array"),
+        (_stmt(subject=...), "subject must be a non-empty array"),
         (_stmt(subject=["b/k"]), r"subject\[0\] must be an object"),
         (_stmt(subject=[{"name": 1, "digest": {"sha256": SHA_HEX}}]), r"subject\[0\].name"),
-        (_stmt(subject=[{"name": "b/k"}]), r"subject\[0\].digest must be a non-empty object"),
-        (_stmt(subject=[{"digest": {}}]), r"subject\[0\].digest must be a non-empty object"),
-        (_stmt(subject=[{"digest": {"sha256": 5}}]), r"digest.sha256 must be a string"),
+        (_stmt(subject=[{"name": "b/k"}]), r"subject\[0\].digest must be an object"),
+        (_stmt(subject=[{"digest": {}}]), r"subject\[0\].digest must name at least one"),
+        (_stmt(subject=[{"digest": {"sha256": 5}}]), r"digest.sha256 must be a non-empty string"),
         (_stmt(subject=[{"digest": {"sha256": "abc"}}]), "64 hex digits"),
-        (_stmt(predicateType=""), "'predicateType' must be a non-empty string"),
-        (_stmt(predicateType=...), "'predicateType' must be a non-empty string"),
-        (_stmt(predicate=[1]), "'predicate' must be an object"),
+        (_stmt(predicateType=""), "predicateType must be a URI"),
+        (_stmt(predicateType=...), "predicateType must be a URI"),
+        (_stmt(predicate=[1]), "predicate must be a JSON object"),
     ],
 )
 def test_parse_statement_names_what_is_wrong(payload: bytes, message: str) -> None:

@@ -40,6 +40,7 @@ from typing import Any
 import attrs
 
 from zas.protocol.errors import InvalidArgument
+from zas.supplychain.attestations import InvalidAttestation, parse_in_toto_statement_payload
 from zas.supplychain.keys import PrivateKey, PublicKey
 from zas.supplychain.signatures import sign_message, verify_message
 
@@ -311,48 +312,18 @@ def statement_payload(stmt: Mapping[str, Any]) -> bytes:
 def parse_statement(payload: bytes) -> Statement:
     """Validate an in-toto Statement (v1, or v0.1 which has the same shape).
 
-    Required: `_type` one of STATEMENT_TYPES; `subject` a non-empty list of objects each with a
-    non-empty `digest` object of string values (a `sha256` one must be 64 hex digits) and an
-    optional string `name`; `predicateType` a non-empty string. `predicate` is optional, an
-    object when present ("Unset is treated the same as set-but-empty"). Unknown fields are
-    ignored, as the spec's parsing rules ask. Raises `InvalidStatement`.
+    One set of rules for every Statement ZAS reads: `zas.supplychain.attestations.
+    parse_in_toto_statement_payload` (subject digests checked and lowercased, predicateType a
+    URI, a missing predicate is `{}`); its refusals are raised here as `InvalidStatement`.
     """
-    obj = _load_json(payload, "the Statement", InvalidStatement)
-    if not isinstance(obj, dict):
-        raise InvalidStatement("the Statement must be a JSON object")
-    stmt_type = obj.get("_type")
-    if stmt_type not in STATEMENT_TYPES:
-        raise InvalidStatement(f"the Statement _type must be {STATEMENT_TYPE_V1!r}")
-    raw_subjects = obj.get("subject")
-    if not isinstance(raw_subjects, list) or not raw_subjects:
-        raise InvalidStatement("the Statement's 'subject' must be a non-empty list")
-    subjects: list[Subject] = []
-    for index, entry in enumerate(raw_subjects):
-        where = f"subject[{index}]"
-        if not isinstance(entry, dict):
-            raise InvalidStatement(f"{where} must be an object")
-        name = entry.get("name", "")
-        if not isinstance(name, str):
-            raise InvalidStatement(f"{where}.name must be a string")
-        digest = entry.get("digest")
-        if not isinstance(digest, dict) or not digest:
-            raise InvalidStatement(f"{where}.digest must be a non-empty object")
-        for algorithm, value in digest.items():
-            if not isinstance(value, str):
-                raise InvalidStatement(f"{where}.digest.{algorithm} must be a string")
-        sha256 = digest.get("sha256")
-        if sha256 is not None and not _SHA256_HEX.fullmatch(sha256):
-            raise InvalidStatement(f"{where}.digest.sha256 must be 64 hex digits")
-        subjects.append(Subject(name, dict(digest)))
-    predicate_type = obj.get("predicateType")
-    if not isinstance(predicate_type, str) or not predicate_type:
-        raise InvalidStatement("the Statement's 'predicateType' must be a non-empty string")
-    predicate = obj.get("predicate")
-    if predicate is None:
-        predicate = {}
-    if not isinstance(predicate, dict):
-        raise InvalidStatement("the Statement's 'predicate' must be an object")
-    return Statement(str(stmt_type), tuple(subjects), predicate_type, predicate)
+    try:
+        obj = parse_in_toto_statement_payload(payload)
+    except InvalidAttestation as exc:
+        raise InvalidStatement(exc.message) from None
+    subjects = tuple(
+        Subject(entry.get("name") or "", dict(entry["digest"])) for entry in obj["subject"]
+    )
+    return Statement(str(obj["_type"]), subjects, obj["predicateType"], obj["predicate"])
 
 
 def statement_from_envelope(envelope: Envelope) -> Statement:
