@@ -30,7 +30,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.interleave import Targets, alternate_c32, c1_summary, interleave_c1
+from bench.interleave import Targets, alternate_c32, c1_summary, interleave_c1, render_c1
 from bench.loadgen import LoadJob, run_load
 from bench.servers import BUCKET, Server, start_zas, zas_commit
 from bench.supplychain_setup import check_plain, set_up
@@ -44,21 +44,12 @@ def render(figures: dict[str, Any]) -> str:
     lines = []
     c1 = figures.get("c1")
     if c1:
-        lines.append(
-            f"c1, request by request ({c1[ENFORCED]['requests']} rounds): "
-            f"{ENFORCED} / {PLAIN} latency ratio"
-        )
-        lines.append("bucket      requests  p50 ms  mean ms  p90 ms  p99 ms")
-        for name in (ENFORCED, PLAIN):
-            s = c1[name]
-            lines.append(
-                f"{name:10}  {s['requests']:8}  {s['p50_ms']:6.3f}  {s['mean_ms']:7.3f}  "
-                f"{s['p90_ms']:6.3f}  {s['p99_ms']:6.3f}"
-            )
-        r = figures["c1_ratios"]
-        lines.append(
-            f"ratio       {'':8}  {r['p50']:6.3f}  {r['mean']:7.3f}  {r['p90']:6.3f}  "
-            f"{r['p99']:6.3f}   -> c1 enforcement cost {figures['c1_cost_pct']:.1f}%"
+        lines += render_c1(
+            c1,
+            (ENFORCED, PLAIN),
+            figures["c1_ratios"],
+            column="bucket",
+            cost=f"c1 enforcement cost {figures['c1_cost_pct']:.1f}%",
         )
     c32 = figures.get("c32")
     if c32:

@@ -109,3 +109,31 @@ def c1_summary(latencies: dict[str, list[float]]) -> dict[str, dict[str, float]]
         }
         for name, values in latencies.items()
     }
+
+
+def render_c1(
+    c1: dict[str, dict[str, float]],
+    names: tuple[str, str],
+    ratios: dict[str, float],
+    *,
+    column: str,
+    cost: str,
+) -> list[str]:
+    """The c1 table both interleaving tools print: a row per side, then the ratios."""
+    first, second = names
+    lines = [
+        f"c1, request by request ({c1[first]['requests']} rounds): "
+        f"{first} / {second} latency ratio",
+        f"{column:10}  requests  p50 ms  mean ms  p90 ms  p99 ms",
+    ]
+    for name in names:
+        s = c1[name]
+        lines.append(
+            f"{name:10}  {s['requests']:8}  {s['p50_ms']:6.3f}  {s['mean_ms']:7.3f}  "
+            f"{s['p90_ms']:6.3f}  {s['p99_ms']:6.3f}"
+        )
+    lines.append(
+        f"ratio       {'':8}  {ratios['p50']:6.3f}  {ratios['mean']:7.3f}  "
+        f"{ratios['p90']:6.3f}  {ratios['p99']:6.3f}   -> {cost}"
+    )
+    return lines

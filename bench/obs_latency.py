@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.interleave import Targets, alternate_c32, c1_summary, interleave_c1
+from bench.interleave import Targets, alternate_c32, c1_summary, interleave_c1, render_c1
 from bench.loadgen import LoadJob, run_load
 from bench.servers import BUCKET, ZAS_VARIANTS, Server, start_zas, zas_commit
 
@@ -62,21 +62,12 @@ def render(figures: dict[str, Any]) -> str:
     lines = []
     c1 = figures.get("c1")
     if c1:
-        lines.append(
-            f"c1, request by request ({c1[server]['requests']} rounds): "
-            f"{server} / {base} latency ratio"
-        )
-        lines.append("server      requests  p50 ms  mean ms  p90 ms  p99 ms")
-        for name in (server, base):
-            s = c1[name]
-            lines.append(
-                f"{name:10}  {s['requests']:8}  {s['p50_ms']:6.3f}  {s['mean_ms']:7.3f}  "
-                f"{s['p90_ms']:6.3f}  {s['p99_ms']:6.3f}"
-            )
-        r = figures["c1_ratios"]
-        lines.append(
-            f"ratio       {'':8}  {r['p50']:6.3f}  {r['mean']:7.3f}  {r['p90']:6.3f}  "
-            f"{r['p99']:6.3f}   -> c1 throughput cost {figures['c1_cost_pct']:.1f}%"
+        lines += render_c1(
+            c1,
+            (server, base),
+            figures["c1_ratios"],
+            column="server",
+            cost=f"c1 throughput cost {figures['c1_cost_pct']:.1f}%",
         )
     c32 = figures.get("c32")
     if c32:
