@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
@@ -34,7 +34,6 @@ from zas.auth.audit import AuditLog
 from zas.auth.authenticate import Authenticator
 from zas.auth.credentials import AccessKey, load_or_create_root
 from zas.auth.iam import IamDirectory
-from zas.auth.oidc import OidcSettings, OidcVerifier
 from zas.auth.sealing import load_or_create_master_key
 from zas.auth.sts import SessionTokens
 from zas.config import Config
@@ -51,6 +50,9 @@ from zas.protocol.operations import virtual_host_bucket
 from zas.protocol.xml import Owner
 from zas.storage.local import LocalBlobStore
 from zas.supplychain.service import SupplyChain
+
+if TYPE_CHECKING:
+    from zas.auth.oidc import OidcVerifier
 
 log = logging.getLogger("zas")
 META_FILE = "meta.duckdb"
@@ -148,8 +150,11 @@ async def open_server(config: Config) -> AsyncIterator[Server]:
 
     iam = IamDirectory(meta, master_key, clock)
     await iam.reload()
-    oidc = None
+    oidc: OidcVerifier | None = None
     if config.oidc_issuer:
+        # The JOSE/cryptography stack is loaded only when single sign-on is configured.
+        from zas.auth.oidc import OidcSettings, OidcVerifier
+
         oidc = OidcVerifier(
             OidcSettings(
                 issuer=config.oidc_issuer,

@@ -31,7 +31,6 @@ from zas.auth.audit import AuditLog, AuditRecord
 from zas.auth.authenticate import ANONYMOUS, Authenticator, Identity
 from zas.auth.authorize import S3_ARN, Permission
 from zas.auth.iam import IamDirectory
-from zas.auth.oidc import WebIdentity
 from zas.protocol.errors import InvalidArgument, InvalidRequest, MalformedPolicy
 
 MAX_AUDIT_PAGE = 1000
@@ -245,6 +244,8 @@ def _subject(
     if not all(isinstance(x, list) and all(isinstance(i, str) for i in x) for x in (roles, groups)):
         raise InvalidRequest("'roles' and 'groups' must be lists of names")
     username = str(spec.get("username", "dry-run"))
+    from zas.auth.oidc import WebIdentity  # the JOSE stack only when a dry run needs it
+
     web = WebIdentity(
         subject=str(spec.get("sub", username)),
         username=username,

@@ -9,10 +9,10 @@ the session gets exactly that role's policies.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from zas.api.asgi import BodyTooLarge, RequestBody, Response
 from zas.auth.authenticate import Authenticator
-from zas.auth.oidc import WebIdentity
 from zas.auth.sts import form_params, parse_assume_role, render_credentials
 from zas.protocol.errors import (
     AccessDenied,
@@ -22,6 +22,9 @@ from zas.protocol.errors import (
     InvalidToken,
 )
 from zas.protocol.http import HttpRequest
+
+if TYPE_CHECKING:
+    from zas.auth.oidc import WebIdentity
 
 MAX_STS_BODY = 64 * 1024
 FORM = "application/x-www-form-urlencoded"

@@ -13,17 +13,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import attrs
 
 from zas.auth.credentials import AccessKey
 from zas.auth.iam import IamDirectory
-from zas.auth.oidc import OidcVerifier, WebIdentity, policies_for
 from zas.auth.policy import Policy
 from zas.auth.sts import Session, SessionTokens
 from zas.protocol import sigv4
 from zas.protocol.errors import InvalidAccessKeyId, InvalidRequest, InvalidToken
 from zas.protocol.http import HttpRequest
+
+if TYPE_CHECKING:  # loaded only when an issuer is configured (zas.lazy)
+    from zas.auth.oidc import OidcVerifier, WebIdentity
 
 ROOT_ARN = "arn:aws:iam:::root"
 SECURITY_TOKEN = "x-amz-security-token"
@@ -167,7 +170,11 @@ class Authenticator:
         return self.web_identity(web, method="bearer")
 
     def _web_policies(self, web: WebIdentity) -> frozenset[str]:
-        return frozenset() if self.oidc is None else policies_for(web, self.oidc.settings)
+        if self.oidc is None:
+            return frozenset()
+        from zas.auth.oidc import policies_for
+
+        return policies_for(web, self.oidc.settings)
 
     def web_identity(self, web: WebIdentity, *, method: str) -> Identity:
         return Identity(

@@ -21,14 +21,17 @@ import string
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
 import attrs
 
-from zas.auth.oidc import WebIdentity
 from zas.auth.sealing import MasterKey, SealError
 from zas.protocol.errors import ExpiredToken, InvalidArgument, InvalidToken, S3Error
+
+if TYPE_CHECKING:
+    from zas.auth.oidc import WebIdentity
 
 TOKEN_PREFIX = "zas1."
 _CONTEXT = b"zas-sts-session:v1"

@@ -9,15 +9,17 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
 
 from zas.auth.audit import AuditLog
-from zas.auth.oidc import OidcVerifier
 from zas.meta.store import MetaStore
 from zas.storage.local import LocalBlobStore
+
+if TYPE_CHECKING:
+    from zas.auth.oidc import OidcVerifier
 
 # Below this much free space the store reports itself not ready.
 MIN_FREE_BYTES = 512 * 1024 * 1024

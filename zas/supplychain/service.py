@@ -20,19 +20,20 @@ import json
 import secrets
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
 
 from zas.auth.sealing import MasterKey
+from zas.lazy import LazyModule
 from zas.meta import evidence as rows
 from zas.meta.evidence import EvidenceRecord, EvidenceSnapshot, SigningKeyRecord, TrustedKeyRecord
 from zas.meta.records import ObjectRecord
 from zas.meta.store import MetaStore
 from zas.objects.service import ObjectService
 from zas.protocol.errors import InvalidArgument, InvalidRequest, NoSuchEntity
-from zas.supplychain import attestations, dsse, keys, sbom, signatures
+from zas.supplychain import attestations, sbom
 from zas.supplychain.enforcement import (
     Outcome,
     VerificationPolicy,
@@ -40,6 +41,13 @@ from zas.supplychain.enforcement import (
     facts_from_summary,
     parse_policy,
 )
+
+if TYPE_CHECKING:
+    from zas.supplychain import dsse, keys, signatures
+else:  # cryptography is loaded when keys or signatures are first used (zas.lazy)
+    dsse = LazyModule("zas.supplychain.dsse")
+    keys = LazyModule("zas.supplychain.keys")
+    signatures = LazyModule("zas.supplychain.signatures")
 
 ACTIVE, RETIRED, DISABLED = "active", "retired", "disabled"
 USES = ("signature", "attestation")
