@@ -17,6 +17,8 @@ from typing import Any
 import attrs
 import trio
 
+from zas.protocol.http import HttpRequest
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -29,6 +31,16 @@ DRAIN_LIMIT = 8 * 1024 * 1024
 # ... and waits at most this long for it: a client that announced a body it never sends gets
 # its error anyway.
 DRAIN_TIMEOUT = 5.0
+
+
+def request_from_scope(scope: Scope) -> HttpRequest:
+    """The protocol layer's view of an ASGI request (headers and path as sent, latin-1)."""
+    return HttpRequest.from_wire(
+        scope["method"],
+        scope.get("raw_path", b"").decode("latin-1") or scope["path"],
+        scope.get("query_string", b"").decode("latin-1"),
+        [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]],
+    )
 
 
 class ClientDisconnected(Exception):

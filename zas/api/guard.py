@@ -16,9 +16,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
 
+import trio
 from quart import Response, g, jsonify, request
 
-from zas.api.asgi import Scope
+from zas.api.asgi import Scope, request_from_scope
 from zas.api.recorder import Recorder, RequestTrail
 from zas.api.s3 import new_request_id, request_facts
 from zas.auth.authenticate import Authenticator, Identity
@@ -88,7 +89,7 @@ class Guard:
         identity = await self.identity()
         trail: RequestTrail = g.trail
         permission = Permission(action, resource)
-        facts = request_facts(_scope(), _wire_request(), self.clock()).context()
+        facts = request_facts(_scope(), _wire_request(), self.clock())
         decision = self.authorizer.decide(identity, permission, facts)
         self.recorder.decided(trail, permission, decision)
         if not decision.allowed:
@@ -130,13 +131,11 @@ def _scope() -> Scope:
 
 
 def _wire_request() -> HttpRequest:
-    scope = _scope()
-    return HttpRequest.from_wire(
-        scope["method"],
-        scope.get("raw_path", b"").decode("latin-1") or scope["path"],
-        scope.get("query_string", b"").decode("latin-1"),
-        [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]],
-    )
+    """The request as the protocol layer sees it, built once per request."""
+    wire: HttpRequest | None = getattr(g, "wire", None)
+    if wire is None:
+        wire = g.wire = request_from_scope(_scope())
+    return wire
 
 
 async def _check_payload(identity: Identity) -> None:
@@ -145,7 +144,9 @@ async def _check_payload(identity: Identity) -> None:
     payload = identity.signature.payload
     if payload.kind is PayloadKind.SHA256:
         body = await request.get_data(cache=True, as_text=False)
-        actual = hashlib.sha256(body if isinstance(body, bytes) else body.encode()).hexdigest()
+        data = body if isinstance(body, bytes) else body.encode()
+        # Evidence uploads can be tens of MB: hash off the event loop (hashlib drops the GIL).
+        actual = (await trio.to_thread.run_sync(hashlib.sha256, data)).hexdigest()
         if not hmac.compare_digest(actual, payload.value):
             raise XAmzContentSHA256Mismatch(
                 ClientComputedContentSHA256=payload.value, S3ComputedContentSHA256=actual

@@ -29,7 +29,7 @@ from quart import Blueprint, Response, jsonify, request
 from zas.api.guard import AUDIT_ARN, Guard, json_body, policy_arn, sql_request
 from zas.auth.audit import AuditLog, AuditRecord
 from zas.auth.authenticate import ANONYMOUS, Authenticator, Identity
-from zas.auth.authorize import S3_ARN, Permission
+from zas.auth.authorize import S3_ARN, Permission, RequestFacts
 from zas.auth.iam import IamDirectory
 from zas.protocol.errors import InvalidArgument, InvalidRequest, MalformedPolicy
 
@@ -155,10 +155,12 @@ def rbac_blueprint(
         if not isinstance(context, dict):
             raise InvalidRequest("'context' must be an object of condition keys")
         subject = _subject(body.get("principal"), caller, iam, authenticator)
-        facts = {
-            "aws:currenttime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            **{str(k).lower(): str(v) for k, v in context.items()},
-        }
+        facts = RequestFacts(
+            now=datetime.now(UTC),
+            source_ip=None,
+            secure_transport=False,
+            extra={str(k).lower(): str(v) for k, v in context.items()},
+        )
         permission = Permission(action, resource, _bucket_of(resource))
         decision = guard.authorizer.decide(subject, permission, facts)
         return jsonify(

@@ -17,7 +17,15 @@ from datetime import datetime
 from typing import Any
 
 from zas.api import s3_buckets, s3_multipart, s3_objects
-from zas.api.asgi import ClientDisconnected, Receive, RequestBody, Response, Scope, Send
+from zas.api.asgi import (
+    ClientDisconnected,
+    Receive,
+    RequestBody,
+    Response,
+    Scope,
+    Send,
+    request_from_scope,
+)
 from zas.api.context import XML, S3Call, S3Context
 from zas.api.recorder import Recorder, RequestTrail, client_ip
 from zas.api.sts import assume_role_with_web_identity, is_sts_request
@@ -92,12 +100,7 @@ class S3Api:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         trail = self.recorder.begin(new_request_id())
-        request = HttpRequest.from_wire(
-            scope["method"],
-            scope.get("raw_path", b"").decode("latin-1") or scope["path"],
-            scope.get("query_string", b"").decode("latin-1"),
-            [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]],
-        )
+        request = request_from_scope(scope)
         body = RequestBody(receive)
         status, sent = 499, 0
         with self.tracing.request_span(
@@ -195,7 +198,7 @@ class S3Api:
         trail.identity = identity
         op = route(request, virtual_host_domain=self.virtual_host_domain)
         trail.operation = op.name
-        facts = request_facts(scope, request, now).context()
+        facts = request_facts(scope, request, now)
         with self.tracing.span("authorize"):
             for permission in permissions_for(op):
                 decision = self.authorizer.decide(identity, permission, facts)

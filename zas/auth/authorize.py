@@ -112,16 +112,25 @@ def permissions_for(op: ops.Operation) -> tuple[Permission, ...]:
     raise AssertionError(f"no permission mapping for {type(op).__name__}")
 
 
-@attrs.frozen
+@attrs.define
 class RequestFacts:
-    """What the request itself contributes to conditions."""
+    """What the request itself contributes to conditions, turned into condition keys only
+    when a decision needs them (never for root) and then once per request."""
 
     now: datetime
     source_ip: str | None
     secure_transport: bool
     user_agent: str | None = None
+    # Condition keys given as they are (the dry run's "context"), over the derived ones.
+    extra: Mapping[str, str] = attrs.field(factory=dict)
+    _context: dict[str, str] | None = attrs.field(default=None, init=False, repr=False)
 
     def context(self) -> dict[str, str]:
+        if self._context is None:
+            self._context = self._derive() | dict(self.extra)
+        return self._context
+
+    def _derive(self) -> dict[str, str]:
         facts = {
             "aws:currenttime": self.now.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "aws:epochtime": str(int(self.now.timestamp())),
@@ -147,11 +156,11 @@ class Authorizer:
         self,
         identity: Identity,
         permission: Permission,
-        facts: Mapping[str, str],
+        facts: RequestFacts,
     ) -> Decision:
         if identity.is_root:
             return ROOT_DECISION
-        context = {**facts, **identity.context, **dict(permission.context)}
+        context = {**facts.context(), **identity.context, **dict(permission.context)}
         request = AuthzRequest(
             action=permission.action,
             resource=permission.resource,

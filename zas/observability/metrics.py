@@ -257,8 +257,7 @@ class ZasMetrics:
         - `identity_provider_up()`: True/False for the last JWKS/discovery fetch, None when no
           IdP is configured;
         - `open_connections()`: client connections open now (the server counts its sockets;
-          Hypercorn tells the app nothing about connections). Without it the gauge follows
-          `connection_opened`/`connection_closed`.
+          Hypercorn tells the app nothing about connections). Without it the gauge reads 0.
         """
         self._callbacks_audit_pending = audit_pending
         self._callbacks_audit_dropped = audit_dropped
@@ -272,7 +271,6 @@ class ZasMetrics:
 
         self._operations: dict[str, _OperationStats] = {}
         self._in_flight = 0
-        self._connections = 0
         self._bytes_in = 0
         self._bytes_out = 0
         self._upload_sizes = _Histogram(SIZE_BUCKETS)
@@ -326,12 +324,6 @@ class ZasMetrics:
                 return existing
         stats = self._operations[operation] = _OperationStats()
         return stats
-
-    def connection_opened(self) -> None:
-        self._connections += 1
-
-    def connection_closed(self) -> None:
-        self._connections -= 1
 
     def object_uploaded(self, size: int) -> None:
         self._upload_sizes.observe(size)
@@ -422,7 +414,7 @@ class ZasMetrics:
         yield GaugeMetricFamily(
             "zas_http_open_connections",
             "Client connections open now.",
-            value=self._connections if connections is None else connections,
+            value=connections or 0,
         )
         yield CounterMetricFamily(
             "zas_http_received_bytes", "Request body bytes received.", value=self._bytes_in

@@ -15,6 +15,7 @@ any change.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import secrets
@@ -96,6 +97,8 @@ class SupplyChain:
         self._public: dict[str, keys.PublicKey] = {}
         self._policies: dict[str, VerificationPolicy] = {}
         self._outcomes: dict[tuple[str, str, str], Outcome] = {}
+        # Private keys opened once (unsealing and parsing an RSA key costs milliseconds).
+        self._opened: dict[str, keys.PrivateKey] = {}
         # (operation, result) for metrics: sign|verify|sbom|attestation x success|failure.
         self.on_event: Callable[[str, str], None] = lambda operation, result: None
 
@@ -119,6 +122,7 @@ class SupplyChain:
             self._snapshot = snapshot
             self._public = public
             self._outcomes.clear()
+            self._opened.clear()
 
     async def _change(self, change: Any) -> Any:
         try:
@@ -159,10 +163,6 @@ class SupplyChain:
         if public is None:
             raise NoSuchEntity(f"No signing or trusted key {key_id}.")
         return public
-
-    def key_status(self, key_id: str) -> str:
-        record = self._snapshot.signing_keys.get(key_id)
-        return record.status if record is not None else ACTIVE
 
     async def create_signing_key(self, algorithm: str, description: str = "") -> SigningKeyRecord:
         if algorithm not in keys.SERVER_KEY_ALGORITHMS:
@@ -256,9 +256,13 @@ class SupplyChain:
             if found.status != ACTIVE:
                 raise InvalidRequest(f"Signing key {key_id} is {found.status}; it does not sign.")
             record = found
-        return keys.open_private(
-            record.private_sealed, self.master, record.key_id, self._public[record.key_id]
-        )
+        private = self._opened.get(record.key_id)
+        if private is None:
+            private = keys.open_private(
+                record.private_sealed, self.master, record.key_id, self._public[record.key_id]
+            )
+            self._opened[record.key_id] = private
+        return private
 
     # --- evidence ----------------------------------------------------------------------
 
@@ -340,7 +344,9 @@ class SupplyChain:
                 data = await self._bytes(obj, MAX_ED25519_ARTIFACT)
                 signature = await trio.to_thread.run_sync(signatures.sign_blob, private, data)
             else:
-                signature = signatures.sign_blob_digest(private, _digest_bytes(obj.sha256))
+                signature = await trio.to_thread.run_sync(
+                    signatures.sign_blob_digest, private, _digest_bytes(obj.sha256)
+                )
             summary = {"verified_by": [private.public.key_id], "signed_by_server": True}
             record = self._record(
                 obj, "signature", "raw", summary, signature, key_id=private.public.key_id
@@ -352,8 +358,11 @@ class SupplyChain:
                 "https://zas.dev/signature/v1",
                 {"signedBy": private.public.key_id, "signedAt": self.clock().isoformat()},
             )
-            envelope = dsse.sign_envelope(
-                private, dsse.PAYLOAD_TYPE_INTOTO, dsse.statement_payload(statement)
+            envelope = await trio.to_thread.run_sync(
+                dsse.sign_envelope,
+                private,
+                dsse.PAYLOAD_TYPE_INTOTO,
+                dsse.statement_payload(statement),
             )
             summary = {"verified_by": [private.public.key_id], "signed_by_server": True}
             record = self._record(
@@ -377,13 +386,9 @@ class SupplyChain:
         assert obj.sha256 is not None
         trusted = self.verification_keys(bucket, "signature")
         if body.lstrip().startswith(b"{"):
-            envelope = dsse.parse_envelope(body)
-            stmt = dsse.statement_from_envelope(envelope)
-            if not dsse.statement_matches(stmt, obj.sha256):
-                raise InvalidArgument(
-                    "The envelope's statement does not name this object's SHA-256 as a subject."
-                )
-            verified = sorted(dsse.verified_key_ids(dsse.verify_envelope(envelope, trusted)))
+            stmt, verified = await trio.to_thread.run_sync(
+                _check_client_envelope, body, obj.sha256, trusted
+            )
             if not verified:
                 raise signatures.InvalidSignature(
                     "No signature of the envelope verifies with a trusted key."
@@ -406,9 +411,12 @@ class SupplyChain:
         data = None
         if signatures.needs_artifact_bytes(public.algorithm):
             data = await self._bytes(obj, MAX_ED25519_ARTIFACT)
-        result = signatures.verify_blob(
-            public, signature, sha256=_digest_bytes(obj.sha256), data=data
-        )
+        result = await trio.to_thread.run_sync(
+            functools.partial(
+                signatures.verify_blob, public, signature, sha256=_digest_bytes(obj.sha256),
+                data=data,
+            )
+        )  # fmt: skip
         if not result.ok:
             raise signatures.InvalidSignature(f"The signature does not verify: {result.reason}")
         summary = {"verified_by": [key_id]}
@@ -438,25 +446,10 @@ class SupplyChain:
         """A DSSE envelope holding an in-toto Statement, or a Sigstore bundle."""
         obj = await self._object(bucket, key)
         assert obj.sha256 is not None
-        try:
-            document = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise attestations.InvalidAttestation(f"the attestation is not JSON: {exc}") from None
-        if not isinstance(document, dict):
-            raise attestations.InvalidAttestation("the attestation must be a JSON object")
-        bundle = None
-        if "mediaType" in document:
-            bundle = attestations.parse_sigstore_bundle(document)
-            attestation = attestations.attestation_from_bundle(bundle)
-            envelope_json: Any = bundle.dsse_envelope
-        else:
-            attestation = attestations.attestation_from_envelope(document)
-            envelope_json = document
-        attestations.check_subject(attestation.subjects, obj.sha256)
-        envelope = dsse.parse_envelope(envelope_json)
         trusted = self.verification_keys(bucket, "attestation")
-        checks = dsse.verify_envelope(envelope, trusted) if trusted else []
-        verified = sorted(dsse.verified_key_ids(checks))
+        attestation, bundle, verified = await trio.to_thread.run_sync(
+            _check_attestation, body, obj.sha256, trusted
+        )
         summary: dict[str, Any] = {
             "kind": attestation.kind,
             "predicate_type": attestation.predicate_type,
@@ -525,15 +518,22 @@ class SupplyChain:
                     continue
                 if signatures.needs_artifact_bytes(public.algorithm) and data is None:
                     data = await self._bytes(obj, MAX_ED25519_ARTIFACT)
-                result = signatures.verify_blob(
-                    public, full.document, sha256=_digest_bytes(actual), data=data
-                )
+                result = await trio.to_thread.run_sync(
+                    functools.partial(
+                        signatures.verify_blob, public, full.document,
+                        sha256=_digest_bytes(actual), data=data,
+                    )
+                )  # fmt: skip
                 checks.append(
                     Check(item.id, "signature", "signature", result.ok, public.key_id,
                           result.reason)
                 )  # fmt: skip
                 continue
-            checks.extend(self._check_envelope(item, full.document, trusted, actual))
+            checks.extend(
+                await trio.to_thread.run_sync(
+                    self._check_envelope, item, full.document, trusted, actual
+                )
+            )
         return {
             "bucket": bucket,
             "key": key,
@@ -621,3 +621,45 @@ def encode_document(record: EvidenceRecord) -> Any:
     if record.kind == "signature":
         return base64.b64encode(record.document).decode("ascii")
     return json.loads(record.document)
+
+
+# --- checks run in worker threads (documents up to 64 MiB, signature arithmetic) -----------
+
+
+def _check_client_envelope(
+    body: bytes, sha256: str, trusted: dict[str, keys.PublicKey]
+) -> tuple[dsse.Statement, list[str]]:
+    """A client's DSSE envelope: it must name the object and verify with a trusted key."""
+    envelope = dsse.parse_envelope(body)
+    stmt = dsse.statement_from_envelope(envelope)
+    if not dsse.statement_matches(stmt, sha256):
+        raise InvalidArgument(
+            "The envelope's statement does not name this object's SHA-256 as a subject."
+        )
+    return stmt, sorted(dsse.verified_key_ids(dsse.verify_envelope(envelope, trusted)))
+
+
+def _check_attestation(
+    body: bytes, sha256: str, trusted: dict[str, keys.PublicKey]
+) -> tuple[attestations.Attestation, attestations.SigstoreBundle | None, list[str]]:
+    """An attestation (DSSE envelope or Sigstore bundle) about the object, and the trusted
+    keys its signatures verify with (none is allowed: it is then stored but counts for
+    nothing)."""
+    try:
+        document = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise attestations.InvalidAttestation(f"the attestation is not JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise attestations.InvalidAttestation("the attestation must be a JSON object")
+    bundle = None
+    if "mediaType" in document:
+        bundle = attestations.parse_sigstore_bundle(document)
+        attestation = attestations.attestation_from_bundle(bundle)
+        envelope_json: Any = bundle.dsse_envelope
+    else:
+        attestation = attestations.attestation_from_envelope(document)
+        envelope_json = document
+    attestations.check_subject(attestation.subjects, sha256)
+    envelope = dsse.parse_envelope(envelope_json)
+    checks = dsse.verify_envelope(envelope, trusted) if trusted else []
+    return attestation, bundle, sorted(dsse.verified_key_ids(checks))
