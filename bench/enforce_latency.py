@@ -24,18 +24,24 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.interleave import Targets, alternate_c32, c1_summary, interleave_c1, render_c1
+from bench.interleave import (
+    Targets,
+    alternate_c32,
+    c1_summary,
+    finish_run,
+    interleave_c1,
+    loadavg,
+    render_c1,
+)
 from bench.loadgen import LoadJob, run_load
-from bench.servers import BUCKET, Server, start_zas, zas_commit
+from bench.servers import BUCKET, Server, start_zas
 from bench.supplychain_setup import check_plain, set_up
 
-RESULTS = Path(__file__).resolve().parent / "results"
 PLAIN, ENFORCED = "plain", "enforced"
 BUDGET_PCT = 10.0
 
@@ -77,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="JSON path")
     args = parser.parse_args(argv)
     started = dt.datetime.now(dt.UTC)
-    loadavg_start = Path("/proc/loadavg").read_text().split()[:3]
+    loadavg_start = loadavg()
     workdir = Path(tempfile.mkdtemp(prefix="zas-enforce-latency-"))
     keys = [f"small/get-{i:05d}" for i in range(args.pool)]
     server: Server | None = None
@@ -122,20 +128,15 @@ def main(argv: list[str] | None = None) -> int:
             server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     figures["budget_pct"] = BUDGET_PCT
-    figures["meta"] = {
-        "date": started.isoformat(timespec="seconds"),
-        "zas_commit": zas_commit(),
-        "loadavg_start": loadavg_start,
-        "loadavg_end": Path("/proc/loadavg").read_text().split()[:3],
-        "seconds": round((dt.datetime.now(dt.UTC) - started).total_seconds(), 1),
-        "argv": argv,
-    }
-    print(render(figures))
-    out = args.out or RESULTS / f"{started:%Y-%m-%d}-{zas_commit()}-enforce-interleaved.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(figures, indent=1, default=str) + "\n")
-    print(f"wrote {out}")
-    return 0
+    return finish_run(
+        figures,
+        started=started,
+        loadavg_start=loadavg_start,
+        argv=argv,
+        out=args.out,
+        suffix="enforce-interleaved",
+        text=render(figures),
+    )
 
 
 if __name__ == "__main__":

@@ -6,15 +6,22 @@ percent these compare."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 from bench.http1 import Endpoint, read_response, request_head
 from bench.loadgen import LoadJob, run_load
+from bench.servers import zas_commit
 
 WARMUP = 200  # c1 rounds left out of the figures
 Targets = dict[str, tuple[Endpoint, list[str]]]  # name -> (endpoint, GET paths)
+
+
+RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -137,3 +144,35 @@ def render_c1(
         f"{ratios['p90']:6.3f}  {ratios['p99']:6.3f}   -> {cost}"
     )
     return lines
+
+
+def loadavg() -> list[str]:
+    return Path("/proc/loadavg").read_text().split()[:3]
+
+
+def finish_run(
+    figures: dict[str, Any],
+    *,
+    started: dt.datetime,
+    loadavg_start: list[str],
+    argv: list[str] | None,
+    out: Path | None,
+    suffix: str,
+    text: str,
+) -> int:
+    """Record when, on what and under which load a run happened; print it and write JSON."""
+    commit = zas_commit()
+    figures["meta"] = {
+        "date": started.isoformat(timespec="seconds"),
+        "zas_commit": commit,
+        "loadavg_start": loadavg_start,
+        "loadavg_end": loadavg(),
+        "seconds": round((dt.datetime.now(dt.UTC) - started).total_seconds(), 1),
+        "argv": argv,
+    }
+    print(text)
+    path = out or RESULTS / f"{started:%Y-%m-%d}-{commit}-{suffix}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures, indent=1, default=str) + "\n")
+    print(f"wrote {path}")
+    return 0
