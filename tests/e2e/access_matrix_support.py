@@ -20,8 +20,8 @@ from botocore.auth import S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from tests.e2e.admin_api import Keys
-from tests.e2e.raw import RawResponse, send, sign_headers
+from tests.e2e.admin_api import Keys, credential_headers
+from tests.e2e.raw import RawResponse, send
 from tests.idp import keycloak as kc
 from tests.zasproc import ZasProcess
 
@@ -40,23 +40,11 @@ class Caller:
     tamper_signature: bool = False  # flip the SigV4 signature after signing
 
     def sign(self, method: str, url: str, headers: dict[str, str], body: bytes) -> dict[str, str]:
-        headers = dict(headers)
-        if self.bearer is not None:
-            headers["Authorization"] = f"Bearer {self.bearer}"
-            return headers
-        if self.keys is None:
-            return headers
-        if self.session_token is not None:
-            headers["X-Amz-Security-Token"] = self.session_token
-        signed = sign_headers(
-            method,
-            url,
-            headers=headers,
-            body=body,
-            access_key=self.keys.access_key,
-            secret_key=self.keys.secret_key,
-        )
-        if self.tamper_signature:
+        signed = credential_headers(
+            method, url, headers, body,
+            keys=self.keys, session_token=self.session_token, bearer=self.bearer,
+        )  # fmt: skip
+        if self.tamper_signature and self.keys is not None and self.bearer is None:
             signed["Authorization"] = flip_last_hex(signed["Authorization"])
         return signed
 

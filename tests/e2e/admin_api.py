@@ -23,6 +23,32 @@ class Keys:
 ROOT = Keys(ACCESS_KEY, SECRET_KEY)
 
 
+def credential_headers(
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: bytes,
+    *,
+    keys: Keys | None,
+    session_token: str | None = None,
+    bearer: str | None = None,
+) -> dict[str, str]:
+    """`headers` plus the caller's credentials: a bearer token, or a botocore SigV4 signature
+    (with the STS session token signed along), or nothing for an anonymous caller."""
+    headers = dict(headers)
+    if bearer is not None:
+        headers["authorization"] = f"Bearer {bearer}"
+        return headers
+    if keys is None:
+        return headers
+    if session_token is not None:
+        headers["x-amz-security-token"] = session_token
+    return sign_headers(
+        method, url, headers=headers, body=body,
+        access_key=keys.access_key, secret_key=keys.secret_key,
+    )  # fmt: skip
+
+
 @attrs.frozen
 class AdminApi:
     zas: ZasProcess
@@ -34,19 +60,10 @@ class AdminApi:
         url = self.zas.endpoint + path
         data = b"" if body is None else json.dumps(body).encode()
         headers = {"content-type": "application/json"} if body is not None else {}
-        if self.bearer is not None:
-            headers["authorization"] = f"Bearer {self.bearer}"
-        elif self.keys is not None:
-            if self.session_token is not None:
-                headers["x-amz-security-token"] = self.session_token
-            headers = sign_headers(
-                method,
-                url,
-                headers=headers,
-                body=data,
-                access_key=self.keys.access_key,
-                secret_key=self.keys.secret_key,
-            )
+        headers = credential_headers(
+            method, url, headers, data,
+            keys=self.keys, session_token=self.session_token, bearer=self.bearer,
+        )  # fmt: skip
         return send(method, url, headers, data)
 
     def ok(self, method: str, path: str, body: Any = None) -> Any:
