@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import statistics
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +29,16 @@ def percentile(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
-def interleave_c1(targets: Targets, rounds: int) -> dict[str, list[float]]:
+def interleave_c1(
+    targets: Targets, rounds: int, *, unsigned: Collection[str] = ()
+) -> dict[str, list[float]]:
     """Latencies in seconds per target, sorted; one GET to each target per round, the order
-    reversed every other round."""
+    reversed every other round. Targets named in `unsigned` send anonymous requests."""
     heads = {
-        name: [request_head(ep, ep.signer(), "GET", path) for path in pool]
+        name: [
+            request_head(ep, None if name in unsigned else ep.signer(), "GET", path)
+            for path in pool
+        ]
         for name, (ep, pool) in targets.items()
     }
     socks = {name: ep.connect() for name, (ep, _) in targets.items()}
