@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import trio
 
+from zas.storage.base import BlobNotFound, StorageError
 from zas.storage.conformance import CHECKS, check_blob_store
 from zas.storage.local import LocalBlobStore
 
@@ -56,3 +57,45 @@ def test_leftover_temp_files_are_removed_on_request(tmp_path: Path) -> None:
 def test_non_digest_names_are_never_paths(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path)
     assert trio.run(store.size_of, "../../etc/passwd") is None
+
+
+@pytest.mark.parametrize("inline", [True, False], ids=["page-cache-on-loop", "worker-thread"])
+def test_small_reads_give_the_same_bytes_on_either_read_path(tmp_path: Path, inline: bool) -> None:
+    store = LocalBlobStore(tmp_path)
+    data = bytes(range(256)) * 40  # 10 KiB: small enough for the event-loop path
+
+    async def main() -> None:
+        async with store.open_writer() as writer:
+            await writer.write(data)
+            digest = (await writer.commit()).sha256
+        store._inline_reads = inline
+
+        async def read(start: int = 0, end: int | None = None) -> bytes:
+            return b"".join([chunk async for chunk in store.read(digest, start, end)])
+
+        assert await read() == data
+        assert await read(100, 200) == data[100:200]
+        assert await read(len(data) - 1) == data[-1:]
+        assert await read(5, 5) == b""
+
+        # A blob shortened behind the store's back is an error on both paths, never a
+        # silently short body.
+        store.path_of(digest).write_bytes(data[:1000])
+        with pytest.raises(StorageError):
+            await read(0, len(data))
+        with pytest.raises(StorageError):
+            await read(2000, 3000)
+        assert await read() == data[:1000]  # open-ended reads stop at the end of the file
+
+    trio.run(main)
+
+
+def test_a_missing_blob_is_not_found_on_the_event_loop_path(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+
+    async def main() -> None:
+        with pytest.raises(BlobNotFound):
+            async for _ in store.read("0" * 64):
+                pass
+
+    trio.run(main)
