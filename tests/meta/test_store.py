@@ -176,6 +176,7 @@ def test_listing_rolls_up_prefixes_and_resumes_after_them(tmp_path: Path) -> Non
 
 def test_schema_version_is_recorded_and_a_newer_database_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "m.duckdb"
+
     async def nothing(store: MetaStore) -> None:
         assert store.bucket("bkt") is not None
 
