@@ -23,7 +23,7 @@ class Checksummer:
         wanted = {name.lower() for name in algorithms} - {"sha256", "md5"}
         return cls(wanted) if wanted else None
 
-    def update(self, data: bytes) -> None:
+    def update(self, data: bytes | bytearray) -> None:
         for hasher in self._hashers.values():
             hasher.update(data)
 
