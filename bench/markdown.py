@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench.report import MAIN_METRICS, auth_cost_lines, observability_cost_lines
+from bench.report import MAIN_METRICS, auth_cost_lines, observability_cost_lines, writer_lines
 from bench.workloads import ALL_WORKLOADS
 
 
@@ -53,6 +53,10 @@ def render(results: dict[str, Any]) -> str:
     if results["fractions"]:
         out += ["", "| ZAS fraction of its bound | median |", "|---|---|"]
         out += [f"| {label} | {value:.2f} |" for label, value in results["fractions"].items()]
+    writer = writer_lines(results)
+    if writer:
+        out += ["", "ZAS's metadata writer during the write workloads (medians over runs):", ""]
+        out += [f"- {line}" for line in writer]
     costs = results.get("auth_costs") or {}
     if costs:
         out += ["", "Identity and policies, ZAS small GETs against root (medians):", ""]

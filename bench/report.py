@@ -418,6 +418,27 @@ def _cell(entry: dict[str, Any], metric: str) -> str:
     return f"{mid} [{low}-{high}]"
 
 
+def writer_lines(results: dict[str, Any]) -> list[str]:
+    """Batches, changes per batch, commit time and the share of the workload's time the
+    writer spent committing (near 100%: the writer is what limits the workload)."""
+    lines = []
+    for server, entry in results["servers"].items():
+        for workload, data in entry.get("workloads", {}).items():
+            summary = data.get("summary", {})
+            if "writer_batches" not in summary:
+                continue
+
+            def mid(metric: str, summary: dict[str, Any] = summary) -> float:
+                return float(summary.get(metric, {}).get("median", 0.0))
+
+            lines.append(
+                f"{server} {workload}: {mid('writer_batches'):.0f} batches of "
+                f"{mid('writer_changes_per_batch'):.1f} changes, {mid('writer_commit_ms'):.1f} ms "
+                f"each; committing {mid('writer_busy_pct'):.0f}% of the time"
+            )
+    return lines
+
+
 def table(results: dict[str, Any]) -> str:
     servers = list(results["servers"])
     rows = [["workload", "metric", *servers]]
@@ -457,6 +478,10 @@ def render(results: dict[str, Any]) -> str:
     if results["fractions"]:
         out += ["", "ZAS as a fraction of the limit that bounds it:"]
         out += [f"  {label:28} {value:.2f}" for label, value in results["fractions"].items()]
+    writer = writer_lines(results)
+    if writer:
+        out += ["", "ZAS's metadata writer during the write workloads (medians over runs):"]
+        out += [f"  {line}" for line in writer]
     costs = results.get("auth_costs") or {}
     if costs:
         out += ["", "Identity and policies, ZAS small GETs against the same as root (medians):"]

@@ -4,12 +4,13 @@ resident memory sampled while it runs."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
 import attrs
 
-from bench import listing, transfer
+from bench import listing, transfer, writer_stats
 from bench.auth_setup import AuthSetup, set_up
 from bench.http1 import Endpoint, exchange
 from bench.loadgen import LoadJob, LoadResult, run_load
@@ -250,9 +251,15 @@ def measure(ctx: Context, workload: str) -> Figures:
         return {"status": "n/a"}
     if ctx.server.name.endswith("-w2") and workload not in MULTI_WORKER_ONLY:
         return {"status": "n/a"}
+    watch_writer = is_zas(ctx.server.name) and workload in writer_stats.WRITE_WORKLOADS
     try:
+        before = writer_stats.scrape(ctx.server.endpoint) if watch_writer else {}
+        started = time.monotonic()
         with RssSampler(ctx.server.pid) as rss:
             figures = RUNNERS[workload](ctx)
+        if watch_writer:
+            after = writer_stats.scrape(ctx.server.endpoint)
+            figures.update(writer_stats.figures(before, after, time.monotonic() - started))
     except transfer.Unsupported as exc:
         return {"status": "unsupported", "reason": str(exc)}
     except Exception as exc:
