@@ -37,8 +37,9 @@ READ_CHUNK = 1024 * 1024
 # Reads up to this size are tried on the event loop first, from the page cache only.
 INLINE_READ = 128 * 1024
 # A blob whose whole body arrived in one buffer of at most this size is hashed on the event
-# loop (4 KiB: ~15 us) and written, fsynced and moved into place in one worker-thread hop.
-INLINE_HASH = 256 * 1024
+# loop (4 KiB: ~15 us; 64 KiB: ~0.15 ms, the longest the loop stalls for it) and written,
+# fsynced and moved into place in one worker-thread hop.
+INLINE_HASH = 64 * 1024
 
 T = TypeVar("T")
 
@@ -77,7 +78,7 @@ class LocalBlobStore:
         self, sha256: str, start: int = 0, end: int | None = None
     ) -> AsyncIterator[bytes]:
         path = self.path_of(sha256)
-        if self._inline_reads and (end is None or end - start <= INLINE_READ):
+        if self._inline_reads and end is not None and end - start <= INLINE_READ:
             cached = self._read_if_cached(path, sha256, start, end)
             if cached is not None:
                 if cached:
@@ -126,23 +127,22 @@ class LocalBlobStore:
                     await ahead.wait()
             handle.close()
 
-    def _read_if_cached(self, path: Path, sha256: str, start: int, end: int | None) -> bytes | None:
-        """A small read served on the event loop when the page cache holds every byte of it
+    def _read_if_cached(self, path: Path, sha256: str, start: int, end: int) -> bytes | None:
+        """A small range served on the event loop when the page cache holds every byte of it
         (preadv2 with RWF_NOWAIT fails rather than wait for the disk): a GET of a small,
         recently used object then costs no worker-thread round trip, which measured as a
-        large share of a small GET. None: not small, or not all cached; use a thread."""
+        large share of a small GET. None: not all cached, or the blob is shorter than the
+        range; the worker-thread path decides."""
         try:
             fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError:
             raise BlobNotFound(sha256) from None
         try:
-            size = os.fstat(fd).st_size
-            stop = size if end is None else min(end, size)
-            if stop - start > INLINE_READ:
+            if os.fstat(fd).st_size < end:
                 return None
-            if stop <= start:  # nothing to read: fine unless the blob is shorter than asked
-                return b"" if end is None or end <= start else None
-            buffer = bytearray(stop - start)
+            if end <= start:
+                return b""
+            buffer = bytearray(end - start)
             try:
                 count = os.preadv(fd, [buffer], start, os.RWF_NOWAIT)
             except BlockingIOError:
@@ -150,9 +150,7 @@ class LocalBlobStore:
             except OSError:  # EOPNOTSUPP & co: this kernel or filesystem can't; stop trying
                 self._inline_reads = False
                 return None
-            if count < len(buffer) or (end is not None and stop < end):
-                return None  # partly cached, or shorter than asked: the thread path decides
-            return bytes(buffer)
+            return bytes(buffer) if count == len(buffer) else None  # else partly cached
         finally:
             os.close(fd)
 
