@@ -79,29 +79,38 @@ def parse_policy(text: str | bytes) -> VerificationPolicy:
             f"unknown requirements: {', '.join(sorted(unknown))} "
             f"(known: {', '.join(sorted(_REQUIREMENTS))})"
         )
-    signature_keys = None
-    if "signature" in require:
-        signature = require["signature"]
-        if signature is True:
-            signature = {}
-        if not isinstance(signature, dict):
-            raise MalformedVerificationPolicy("require.signature must be true or an object")
-        signature_keys = frozenset(_strings(signature.get("keys", []), "require.signature.keys"))
+    signature = _requirement(require, "signature")
+    signature_keys = (
+        None
+        if signature is None
+        else frozenset(_strings(signature.get("keys", []), "require.signature.keys"))
+    )
     sbom = require.get("sbom", False)
     if not isinstance(sbom, bool):
         raise MalformedVerificationPolicy("require.sbom must be true or false")
-    builder_ids = None
-    if "provenance" in require:
-        provenance = require["provenance"]
-        if provenance is True:
-            provenance = {}
-        if not isinstance(provenance, dict):
-            raise MalformedVerificationPolicy("require.provenance must be true or an object")
-        builder_ids = frozenset(
+    provenance = _requirement(require, "provenance")
+    builder_ids = (
+        None
+        if provenance is None
+        else frozenset(
             _strings(provenance.get("builder_ids", []), "require.provenance.builder_ids")
         )
+    )
     attestations = frozenset(_strings(require.get("attestations", []), "require.attestations"))
     return VerificationPolicy(mode, signature_keys, sbom, builder_ids, attestations, document)
+
+
+def _requirement(require: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """`require.<name>` given as `true` or as an object of options: the options ({} for true);
+    None when the requirement is absent."""
+    if name not in require:
+        return None
+    value = require[name]
+    if value is True:
+        return {}
+    if not isinstance(value, dict):
+        raise MalformedVerificationPolicy(f"require.{name} must be true or an object")
+    return value
 
 
 def _strings(value: Any, where: str) -> list[str]:
