@@ -216,6 +216,23 @@ def _per_run_ratios(
     return {k: round(v, 3) for k, v in summarize(paired).items()} if paired else None
 
 
+def _latency_and_run_ratios(
+    results: dict[str, Any], server: str, workload: str, base_server: str, base_workload: str
+) -> dict[str, Any]:
+    """p50 and p99 ratios of the medians, and the per-run ops/s ratios, of one workload
+    against its baseline: the part every cost comparison below shares."""
+    figures: dict[str, Any] = {}
+    for metric in ("p50_ms", "p99_ms"):
+        mine = median(results, server, workload, metric)
+        theirs = median(results, base_server, base_workload, metric)
+        if mine is not None and theirs:
+            figures[metric.replace("_ms", "_ratio")] = round(mine / theirs, 3)
+    per_run = _per_run_ratios(results, server, workload, base_server, base_workload)
+    if per_run:
+        figures["ops_ratio_per_run"] = per_run
+    return figures
+
+
 def auth_costs(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """ZAS's small GETs as the IAM user and anonymous, against the same GETs as root (which
     skips the policy engine): ratios of the medians over runs for ops/s, p50 and p99, and the
@@ -232,17 +249,11 @@ def auth_costs(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
             if ops is None:
                 continue
             who = workload.rsplit("_", 1)[1]
-            figures: dict[str, Any] = {"workload": workload, "ops_ratio": round(ops / root_ops, 3)}
-            for metric in ("p50_ms", "p99_ms"):
-                mine, base = (
-                    median(results, "zas", workload, metric),
-                    median(results, "zas", root, metric),
-                )
-                if mine is not None and base:
-                    figures[metric.replace("_ms", "_ratio")] = round(mine / base, 3)
-            per_run = _per_run_ratios(results, "zas", workload, "zas", root)
-            if per_run:
-                figures["ops_ratio_per_run"] = per_run
+            figures: dict[str, Any] = {
+                "workload": workload,
+                "ops_ratio": round(ops / root_ops, 3),
+                **_latency_and_run_ratios(results, "zas", workload, "zas", root),
+            }
             figures["auth_cost_pct"] = round(100 * (1 - ops / root_ops), 1)
             decided = [r.get("decided_by") for r in _ok_runs(results, workload)]
             if decided and decided[0]:
@@ -272,17 +283,8 @@ def enforcement_costs(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "ops_s": round(ops, 1),
             "plain_ops_s": round(base_ops, 1),
             "ops_ratio": round(ops / base_ops, 3),
+            **_latency_and_run_ratios(results, "zas", enforced, "zas", plain),
         }
-        for metric in ("p50_ms", "p99_ms"):
-            mine, theirs = (
-                median(results, "zas", enforced, metric),
-                median(results, "zas", plain, metric),
-            )
-            if mine is not None and theirs:
-                figures[metric.replace("_ms", "_ratio")] = round(mine / theirs, 3)
-        per_run = _per_run_ratios(results, "zas", enforced, "zas", plain)
-        if per_run:
-            figures["ops_ratio_per_run"] = per_run
         figures["cost_pct"] = round(100 * (1 - ops / base_ops), 1)
         figures["budget_pct"] = ENFORCEMENT_BUDGET_PCT
         figures["result"] = "pass" if figures["cost_pct"] < ENFORCEMENT_BUDGET_PCT else "FAIL"
@@ -337,17 +339,8 @@ def observability_costs(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 "ops_s": round(ops, 1),
                 "baseline_ops_s": round(base_ops, 1),
                 "ops_ratio": round(ops / base_ops, 3),
+                **_latency_and_run_ratios(results, server, workload, base, workload),
             }
-            for metric in ("p50_ms", "p99_ms"):
-                mine, theirs = (
-                    median(results, server, workload, metric),
-                    median(results, base, workload, metric),
-                )
-                if mine is not None and theirs:
-                    figures[metric.replace("_ms", "_ratio")] = round(mine / theirs, 3)
-            per_run = _per_run_ratios(results, server, workload, base, workload)
-            if per_run:
-                figures["ops_ratio_per_run"] = per_run
             figures["cost_pct"] = round(100 * (1 - ops / base_ops), 1)
             if label == "observability":
                 figures["budget_pct"] = OBSERVABILITY_BUDGET_PCT
