@@ -54,6 +54,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--baseline", required=True, help="git revision for A, e.g. HEAD~1")
     parser.add_argument("--workload", choices=ALL_WORKLOADS, required=True)
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument(
+        "--after-fill",
+        action="store_true",
+        help="first PUT the listing workload's 100,000 keys into each server (A, then B), "
+        "as runs 2 and 3 of the full run find them",
+    )
     args = parser.parse_args(argv)
     unit = MAIN_METRICS[args.workload][0]
     with tempfile.TemporaryDirectory(prefix="zas-ab-") as tmp:
@@ -72,6 +78,10 @@ def main(argv: list[str] | None = None) -> None:
         contexts = {name: Context(server, FULL) for name, server in servers.items()}
         figures: dict[str, list[float]] = {"A": [], "B": []}
         try:
+            if args.after_fill:
+                for name, ctx in contexts.items():
+                    fill_rate = measure(ctx, "list_pages")["fill_put_0b_ops_s"]
+                    print(f"{name} filled: 0-byte PUTs at {fill_rate:.0f}/s")
             for round_ in range(args.rounds):
                 order = ("A", "B") if round_ % 2 == 0 else ("B", "A")
                 for name in order:

@@ -22,7 +22,7 @@ import duckdb
 
 from zas.meta.batch import Batch, CreateBucketRow, PutObjectRow
 from zas.meta.records import BucketRecord, ObjectRecord
-from zas.meta.rows import OBJECT_COLUMNS, OBJECT_TYPES, object_to_row
+from zas.meta.rows import OBJECT_COLUMNS, object_id, objects_insert
 from zas.meta.schema import migrate
 from zas.meta.store import DUCKDB_SETTINGS
 from zas.protocol.operations import ObjectMetadata
@@ -45,10 +45,7 @@ def _commit(con: Any, buckets: dict[str, BucketRecord], changes: list[Any]) -> N
 
 def _fill(con: Any, start: int, count: int) -> None:
     """Bulk rows straight into the table (faster than batches; same table and index)."""
-    rows = [object_to_row(_record(f"fill/{i:09d}")) for i in range(start, start + count)]
-    selects = ", ".join(f"unnest(?::{kind}[])" for kind in OBJECT_TYPES)
-    columns = [list(column) for column in zip(*rows, strict=True)]
-    con.execute(f"INSERT INTO objects ({OBJECT_COLUMNS}) SELECT {selects}", columns)
+    con.execute(*objects_insert([_record(f"fill/{i:09d}") for i in range(start, start + count)]))
 
 
 def _time(work: Callable[[], None], repeat: int) -> tuple[float, float]:
@@ -96,8 +93,7 @@ def main(argv: list[str] | None = None) -> None:
 
             def lookup(key: str = f"fill/{filled // 2:09d}") -> None:
                 con.execute(
-                    f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ?",
-                    ["bench", key],
+                    f"SELECT {OBJECT_COLUMNS} FROM objects WHERE id = ?", [object_id("bench", key)]
                 ).fetchall()
 
             cells = [_time(batch(1), args.repeat), _time(batch(16), args.repeat)]

@@ -8,12 +8,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import attrs
 import duckdb
 import pytest
 import trio
 
-from zas.meta.records import BucketRecord, ObjectRecord
-from zas.meta.schema import SCHEMA_VERSION
+from zas.meta import duckdb_support
+from zas.meta.records import BlobRef, BucketRecord, ChecksumValue, ObjectRecord
+from zas.meta.rows import OBJECT_COLUMNS, object_to_row
+from zas.meta.schema import MIGRATIONS, SCHEMA_VERSION
 from zas.meta.store import MetaStore
 from zas.protocol.conditions import Preconditions
 from zas.protocol.errors import BucketNotEmpty, NoSuchBucket, NoSuchKey, PreconditionFailed
@@ -189,3 +192,49 @@ def test_schema_version_is_recorded_and_a_newer_database_is_refused(tmp_path: Pa
     connection.close()
     with pytest.raises(RuntimeError, match="newer"):
         MetaStore(path)
+
+
+def test_objects_of_a_version_4_database_survive_the_move_to_the_one_column_key(
+    tmp_path: Path,
+) -> None:
+    """Migration 5 rebuilds the objects table keyed by id; every row and column must come
+    through, and the new key must still allow one row per (bucket, key)."""
+    path = tmp_path / "m.duckdb"
+    connection = duckdb.connect(str(path))
+    duckdb_support.migrate(connection, MIGRATIONS[:4], what="test database")
+    connection.execute("INSERT INTO buckets VALUES ('bkt', ?, 'us-east-1', 'root')", [NOW])
+    tagged = attrs.evolve(record("a/1"), tags=(("team", "x"),))
+    multipart = attrs.evolve(
+        record("b/2", digest="c" * 64),
+        parts=(BlobRef("d" * 64, 5), BlobRef("f" * 64, 7)),
+        checksum=ChecksumValue("CRC32", "AAAAAA==", "COMPOSITE"),
+    )
+    for row in (object_to_row(tagged), object_to_row(multipart)):
+        connection.execute(
+            f"INSERT INTO objects ({OBJECT_COLUMNS}) VALUES ({', '.join('?' * 19)})", row
+        )
+    connection.close()
+
+    async def body(store: MetaStore) -> None:
+        assert await store.get_object("bkt", "a/1") == tagged
+        assert await store.get_object("bkt", "b/2") == multipart
+        await store.put_object(record("a/1", digest="9" * 64))
+        page = await store.list_objects("bkt", ListParams())
+        assert [(o.key, o.etag) for o in page.contents] == [
+            ("a/1", f'"{"e" * 32}"'),
+            ("b/2", f'"{"e" * 32}"'),
+        ]
+        assert (await store.get_object("bkt", "a/1")).sha256 == "9" * 64
+
+    run(path, body)
+    connection = duckdb.connect(str(path))
+    assert connection.execute("SELECT id FROM objects ORDER BY id").fetchall() == [
+        ("bkt/a/1",),
+        ("bkt/b/2",),
+    ]
+    with pytest.raises(duckdb.ConstraintException):
+        connection.execute(
+            f"INSERT INTO objects (id, {OBJECT_COLUMNS}) VALUES ({', '.join('?' * 20)})",
+            ["bkt/b/2", *object_to_row(multipart)],
+        )
+    connection.close()

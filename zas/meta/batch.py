@@ -24,11 +24,11 @@ import attrs
 from zas.meta.records import BucketRecord, ObjectRecord, PartRecord, Tags, UploadRecord
 from zas.meta.rows import (
     OBJECT_COLUMNS,
-    OBJECT_TYPES,
     PART_COLUMNS,
     UPLOAD_COLUMNS,
     object_from_row,
-    object_to_row,
+    object_id,
+    objects_insert,
     part_from_row,
     part_to_row,
     upload_to_row,
@@ -161,18 +161,15 @@ class Batch:
         stale = [key for key in pending if key in self.written]
         if stale:
             self.con.execute(
-                "DELETE FROM objects WHERE (bucket, key) IN "
-                "(SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]))",
-                [[b for b, _ in stale], [k for _, k in stale]],
+                "DELETE FROM objects WHERE id IN (SELECT unnest(?::VARCHAR[]))",
+                [[object_id(*key) for key in stale]],
             )
         present = [key for key in pending if self.overlay[key] is not None]
         self.written.difference_update(pending)
         self.written.update(present)
-        rows = [object_to_row(record) for key in present if (record := self.overlay[key])]
-        if rows:
-            columns = [list(column) for column in zip(*rows, strict=True)]
-            selects = ", ".join(f"unnest(?::{kind}[])" for kind in OBJECT_TYPES)
-            self.con.execute(f"INSERT INTO objects ({OBJECT_COLUMNS}) SELECT {selects}", columns)
+        records = [record for key in present if (record := self.overlay[key])]
+        if records:
+            self.con.execute(*objects_insert(records))
 
     def _take_objects(self, keys: list[ObjectKey]) -> None:
         """Read the current rows of `keys` and remove them from the table in one statement;
@@ -182,10 +179,9 @@ class Batch:
         if not wanted:
             return
         rows = self.con.execute(
-            "DELETE FROM objects WHERE (bucket, key) IN "
-            "(SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[])) "
+            "DELETE FROM objects WHERE id IN (SELECT unnest(?::VARCHAR[])) "
             f"RETURNING {OBJECT_COLUMNS}",
-            [[b for b, _ in wanted], [k for _, k in wanted]],
+            [[object_id(*key) for key in wanted]],
         ).fetchall()
         for key in wanted:
             self.overlay[key] = None

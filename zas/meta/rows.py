@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,24 @@ OBJECT_TYPES = (
     "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR[]", "BIGINT[]", "VARCHAR",
     "VARCHAR", "VARCHAR", "VARCHAR",
 )  # fmt: skip
+
+
+def object_id(bucket: str, key: str) -> str:
+    """The objects table's one-column primary key (schema migration 5). Bucket names hold no
+    "/", so it is unique exactly when (bucket, key) is."""
+    return f"{bucket}/{key}"
+
+
+def objects_insert(records: Sequence[ObjectRecord]) -> tuple[str, list[Any]]:
+    """One columnar INSERT of many object rows, as SQL and parameters (DuckDB charges per
+    statement, almost nothing per row)."""
+    rows = [object_to_row(record) for record in records]
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    ids = [object_id(record.bucket, record.key) for record in records]
+    selects = ", ".join(f"unnest(?::{kind}[])" for kind in OBJECT_TYPES)
+    sql = f"INSERT INTO objects (id, {OBJECT_COLUMNS}) SELECT unnest(?::VARCHAR[]), {selects}"
+    return sql, [ids, *columns]
+
 
 UPLOAD_COLUMNS = (
     "upload_id, bucket, key, initiated, metadata, tags, checksum_algorithm, checksum_type"

@@ -40,6 +40,7 @@ from zas.meta.rows import (
     PART_COLUMNS,
     UPLOAD_COLUMNS,
     object_from_row,
+    object_id,
     part_from_row,
     upload_from_row,
 )
@@ -374,7 +375,7 @@ class MetaStore:
 
     def _read_object(self, bucket: str, key: str) -> ObjectRecord | None:
         rows = self._query(
-            f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ?", [bucket, key]
+            f"SELECT {OBJECT_COLUMNS} FROM objects WHERE id = ?", [object_id(bucket, key)]
         )
         return object_from_row(rows[0]) if rows else None
 
