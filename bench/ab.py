@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
         try:
             if args.after_fill:
                 for name, ctx in contexts.items():
-                    fill_rate = measure(ctx, "list_pages")["fill_put_0b_ops_s"]
+                    fill_rate = measure(ctx, "list")["fill_put_0b_ops_s"]
                     print(f"{name} filled: 0-byte PUTs at {fill_rate:.0f}/s")
             for round_ in range(args.rounds):
                 order = ("A", "B") if round_ % 2 == 0 else ("B", "A")
