@@ -31,7 +31,11 @@ def record(key: str, digest: str = "a" * 64, bucket: str = "bkt") -> ObjectRecor
 
 @asynccontextmanager
 async def open_store(path: Path, orphans: list[str] | None = None) -> AsyncIterator[MetaStore]:
-    store = MetaStore(path, on_orphans=(orphans.extend if orphans is not None else None))
+    async def found(digests: list[str]) -> None:
+        if orphans is not None:
+            orphans.extend(digests)
+
+    store = MetaStore(path, on_orphans=found)
     async with trio.open_nursery() as nursery:
         await nursery.start(store.run_writer)
         yield store

@@ -14,6 +14,7 @@ its own cursor.
 Blob garbage collection is decided here, inside the writer, right after the commit that
 dropped the last reference (see `MetaStore.__init__`'s `on_orphans`): deciding in the one
 writer means no concurrent metadata change can slip in between "unreferenced" and "deleted".
+The files are deleted in a worker thread; pins keep an upload of the same bytes safe meanwhile.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -72,17 +73,22 @@ class _Pending:
     error: BaseException | None = None
 
 
+async def _ignore_orphans(digests: list[str]) -> None:
+    pass
+
+
 class MetaStore:
     def __init__(
-        self, path: Path, *, on_orphans: Callable[[list[str]], None] | None = None
+        self, path: Path, *, on_orphans: Callable[[list[str]], Awaitable[None]] | None = None
     ) -> None:
-        """`on_orphans` is called on the event loop, between two batches, with digests that
-        no object refers to any more; it may delete them without a checkpoint in between."""
+        """`on_orphans` is awaited by the writer after a commit, before the batch's requests
+        are answered and before the next batch, with digests that no object refers to any
+        more. Uploads may pin a digest while it runs (see `zas.objects.ingest.BlobPins`)."""
         self._path = path
         self._connection = duckdb.connect(str(path), config=dict(DUCKDB_SETTINGS))
         migrate(self._connection)
         self._cursors = ThreadCursors(self._connection)
-        self.on_orphans = on_orphans or (lambda digests: None)
+        self.on_orphans = on_orphans or _ignore_orphans
         self._send, self._receive = trio.open_memory_channel[_Pending](MAX_BATCH * 10)
         self._buckets: dict[str, BucketRecord] = {
             row[0]: BucketRecord(row[0], row[1], row[2], row[3])
@@ -344,7 +350,7 @@ class MetaStore:
             self.batches_committed += 1
             self.on_commit(time.perf_counter() - started, len(batch))
             if outcome.orphans:
-                self.on_orphans(outcome.orphans)
+                await self.on_orphans(outcome.orphans)
         for pending in batch:
             pending.done.set()
 

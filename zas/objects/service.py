@@ -13,7 +13,7 @@ Copies share blobs: CopyObject writes a row, never bytes. No HTTP here.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
 import attrs
@@ -50,24 +50,25 @@ class ObjectService:
         self.on_gc: Callable[[int, int], None] = lambda blobs, freed: None
 
     # Wired to the metadata writer: blobs it found unreferenced after a commit.
-    def delete_orphans(self, digests: list[str]) -> None:
-        self._delete([digest for digest in digests if digest not in self.pins])
+    async def delete_orphans(self, digests: list[str]) -> None:
+        await self._delete(digests)
 
     async def collect_garbage(self) -> int:
         """Delete blobs no row refers to (e.g. left by a crash between blob and row)."""
         referenced = await self.meta.referenced_digests()
-        unreferenced = [
-            digest
-            for digest in await self.blobs.list_digests()
-            if digest not in referenced and digest not in self.pins
-        ]
-        self._delete(unreferenced)
-        return len(unreferenced)
+        stored = await self.blobs.list_digests()
+        return await self._delete(digest for digest in stored if digest not in referenced)
 
-    def _delete(self, digests: list[str]) -> None:
-        if digests:
-            freed = sum(self.blobs.delete_now(digest) for digest in digests)
-            self.on_gc(len(digests), freed)
+    async def _delete(self, digests: Iterable[str]) -> int:
+        """Delete the blobs of `digests` that no upload has pinned; returns how many."""
+        async with self.pins.claim(digests) as claimed:
+            if not claimed:
+                return 0
+            freed = await trio.to_thread.run_sync(
+                lambda: sum(self.blobs.delete_now(digest) for digest in claimed)
+            )
+        self.on_gc(len(claimed), freed)
+        return len(claimed)
 
     # --- buckets -----------------------------------------------------------------------
 
