@@ -251,7 +251,7 @@ def measure(ctx: Context, workload: str) -> Figures:
         return {"status": "n/a"}
     if ctx.server.name.endswith("-w2") and workload not in MULTI_WORKER_ONLY:
         return {"status": "n/a"}
-    watch_writer = is_zas(ctx.server.name) and workload in writer_stats.WRITE_WORKLOADS
+    watch_writer = is_zas(ctx.server.name)
     try:
         before = writer_stats.scrape(ctx.server.endpoint) if watch_writer else {}
         started = time.monotonic()

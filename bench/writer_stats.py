@@ -16,8 +16,9 @@ _FIELDS = {
     "zas_metadata_batch_size_count": "batches",
     "zas_metadata_batch_size_sum": "changes",
     "zas_metadata_batch_commit_duration_seconds_sum": "commit_seconds",
+    # Not the writer's, but read from the same scrape: DuckDB's share of the server's RSS.
+    "zas_database_memory_bytes": "duckdb_bytes",
 }
-WRITE_WORKLOADS = ("put_small_c1", "put_small_c32", "list", "multipart")
 
 
 def scrape(endpoint: Endpoint) -> dict[str, float]:
@@ -36,12 +37,15 @@ def scrape(endpoint: Endpoint) -> dict[str, float]:
 
 
 def figures(before: dict[str, float], after: dict[str, float], seconds: float) -> dict[str, float]:
-    """Per-workload figures from two scrapes `seconds` apart."""
+    """Per-workload figures from two scrapes `seconds` apart: DuckDB's memory at the end, and
+    for workloads that wrote, the writer's batches."""
+    memory = {"duckdb_MB": after["duckdb_bytes"] / 1e6} if "duckdb_bytes" in after else {}
     batches = after.get("batches", 0.0) - before.get("batches", 0.0)
     if batches <= 0:
-        return {}
+        return memory
     busy = after.get("commit_seconds", 0.0) - before.get("commit_seconds", 0.0)
     return {
+        **memory,
         "writer_batches": batches,
         "writer_changes_per_batch": (after.get("changes", 0.0) - before.get("changes", 0.0))
         / batches,

@@ -186,6 +186,7 @@ async def open_server(config: Config) -> AsyncIterator[Server]:
         disk_usage=lambda: _disk_usage(blobs.root),
         identity_provider_up=(lambda: oidc.reachable) if oidc is not None else None,
         open_connections=lambda: established_connections(config.port),
+        database_memory=lambda: {"metadata": meta.memory_bytes(), "audit": audit.memory_bytes()},
     )
     meta.on_commit = metrics.batch_committed
     service.on_gc = metrics.gc_run

@@ -103,6 +103,7 @@ def test_a_known_workload_moves_each_metric_by_exactly_its_size(observed: ZasPro
     assert delta(before, after, "zas_metadata_batch_size_count") >= 4
     assert after[("zas_http_requests_in_flight", ())] == 1  # the scrape itself
     assert after[("zas_blob_store_free_bytes", ())] > 0
+    assert after[("zas_database_memory_bytes", (("database", "metadata"),))] > 0
     assert ("process_resident_memory_bytes", ()) in after
 
 

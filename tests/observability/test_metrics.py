@@ -40,6 +40,7 @@ def full_metrics() -> ZasMetrics:
         bucket_usage=lambda: {"builds": (10, 4096), "logs": (0, 0)},
         disk_usage=lambda: (100 * 2**30, 400 * 2**30),
         identity_provider_up=lambda: True,
+        database_memory=lambda: {"metadata": 5 * 2**20, "audit": 2**20},
         version="9.9.9",
     )
 
@@ -178,6 +179,8 @@ def test_callbacks_are_read_at_scrape_time() -> None:
     assert value(s, "zas_blob_store_free_bytes") == 100 * 2**30
     assert value(s, "zas_blob_store_total_bytes") == 400 * 2**30
     assert value(s, "zas_identity_provider_up") == 1
+    assert value(s, "zas_database_memory_bytes", database="metadata") == 5 * 2**20
+    assert value(s, "zas_database_memory_bytes", database="audit") == 2**20
     assert value(s, "zas_build_info", version="9.9.9") == 1
 
 

@@ -311,6 +311,10 @@ class AuditLog:
 
     # --- writing -------------------------------------------------------------------------
 
+    def memory_bytes(self) -> int:
+        """Bytes DuckDB holds for the audit database (worker thread: it runs a query)."""
+        return self._cursors.memory_bytes()
+
     @property
     def pending(self) -> int:
         return len(self._pending)

@@ -53,6 +53,11 @@ class ThreadCursors:
             self._local.cursor = cursor
         return cursor
 
+    def memory_bytes(self) -> int:
+        """Bytes DuckDB holds in memory for this database (all of its tags)."""
+        rows = self.query("SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()", [])
+        return int(rows[0][0])
+
     def query(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
         rows: list[tuple[Any, ...]] = self.cursor().execute(sql, params).fetchall()
         return rows

@@ -317,6 +317,10 @@ class MetaStore:
             raise pending.error
         return pending.result
 
+    def memory_bytes(self) -> int:
+        """Bytes DuckDB holds for the metadata database (worker thread: it runs a query)."""
+        return self._cursors.memory_bytes()
+
     def usage(self) -> dict[str, tuple[int, int]]:
         """Objects and bytes per bucket, from memory."""
         return {name: (counts[0], counts[1]) for name, counts in self._usage.items()}

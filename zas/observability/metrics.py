@@ -147,6 +147,7 @@ METRICS: Final[Mapping[str, str]] = {
     "zas_bucket_stored_bytes": "gauge",
     "zas_blob_store_free_bytes": "gauge",
     "zas_blob_store_total_bytes": "gauge",
+    "zas_database_memory_bytes": "gauge",
     "zas_metadata_batch_commit_duration_seconds": "histogram",
     "zas_metadata_batch_size": "histogram",
     "zas_audit_queue_length": "gauge",
@@ -244,6 +245,7 @@ class ZasMetrics:
         disk_usage: Callable[[], tuple[int, int]] | None = None,
         identity_provider_up: Callable[[], bool | None] | None = None,
         open_connections: Callable[[], int] | None = None,
+        database_memory: Callable[[], Mapping[str, int]] | None = None,
         extra_operations: Iterable[str] = (),
         version: str | None = None,
     ) -> None:
@@ -258,6 +260,8 @@ class ZasMetrics:
           IdP is configured;
         - `open_connections()`: client connections open now (the server counts its sockets;
           Hypercorn tells the app nothing about connections). Without it the gauge reads 0.
+        - `database_memory()`: database name -> bytes DuckDB holds in memory for it (buffer
+          pool, indexes), the part of the server's RSS that is not Python's.
         """
         self._callbacks_audit_pending = audit_pending
         self._callbacks_audit_dropped = audit_dropped
@@ -266,6 +270,7 @@ class ZasMetrics:
         self._callbacks_disk = disk_usage
         self._callbacks_idp = identity_provider_up
         self._callbacks_connections = open_connections
+        self._callbacks_database_memory = database_memory
         self._version = version if version is not None else _package_version()
         self._allowed_operations = OPERATIONS | frozenset(extra_operations)
 
@@ -529,6 +534,16 @@ class ZasMetrics:
                 "Size of the blob store's filesystem.",
                 value=disk[1],
             )
+        memory = self._read("database_memory", self._callbacks_database_memory)
+        if memory is not None:
+            held = GaugeMetricFamily(
+                "zas_database_memory_bytes",
+                "Memory DuckDB holds for each database (buffer pool, indexes), part of the RSS.",
+                labels=["database"],
+            )
+            for database, size in sorted(memory.items()):
+                held.add_metric([database], size)
+            yield held
         idp_up = self._read("identity_provider_up", self._callbacks_idp)
         if idp_up is not None:
             yield GaugeMetricFamily(
