@@ -14,6 +14,8 @@ import pytest
 
 from zas.meta.batch import (
     Batch,
+    BatchOutcome,
+    CopyObjectRow,
     CreateBucketRow,
     DeleteBucketRow,
     DeleteObjectRow,
@@ -45,15 +47,35 @@ def con(tmp_path: Path) -> Any:
     connection.close()
 
 
-def commit(
+def commit_with_outcome(
     connection: Any, buckets: dict[str, BucketRecord], changes: list[Any]
-) -> list[tuple[Any, BaseException | None]]:
+) -> tuple[list[tuple[Any, BaseException | None]], BatchOutcome]:
     connection.execute("BEGIN TRANSACTION")
     batch = Batch(connection, buckets)
     results = batch.apply(changes)
-    batch.outcome()
+    outcome = batch.outcome()
     connection.execute("COMMIT")
-    return results
+    return results, outcome
+
+
+def commit(
+    connection: Any, buckets: dict[str, BucketRecord], changes: list[Any]
+) -> list[tuple[Any, BaseException | None]]:
+    return commit_with_outcome(connection, buckets, changes)[0]
+
+
+def copy(source: str, destination: str, **conditions: Any) -> CopyObjectRow:
+    return CopyObjectRow(
+        "bkt",
+        source,
+        Preconditions(**conditions),
+        "bkt",
+        destination,
+        NOW,
+        None,
+        None,
+        Preconditions(),
+    )
 
 
 def rows(connection: Any) -> dict[str, ObjectRecord]:
@@ -141,3 +163,45 @@ def test_a_forced_bucket_delete_after_puts_in_the_same_batch_leaves_no_rows(con:
     assert [error for _, error in results] == [None, None, None]
     assert rows(con) == {}
     assert "bkt" not in buckets
+
+
+def test_a_copy_behind_the_delete_of_its_source_fails_and_the_blob_is_collected(con: Any) -> None:
+    commit(con, {"bkt": BUCKET}, [PutObjectRow(record("src", digest="b" * 64))])
+
+    results, outcome = commit_with_outcome(
+        con, {"bkt": BUCKET}, [DeleteObjectRow("bkt", "src"), copy("src", "dst")]
+    )
+
+    assert isinstance(results[1][1], NoSuchKey)
+    assert outcome.orphans == ["b" * 64]
+    assert rows(con) == {}  # no copy pointing at the collected blob
+
+
+def test_a_copy_ahead_of_the_delete_of_its_source_keeps_the_shared_blob(con: Any) -> None:
+    commit(con, {"bkt": BUCKET}, [PutObjectRow(record("src", digest="b" * 64))])
+
+    results, outcome = commit_with_outcome(
+        con, {"bkt": BUCKET}, [copy("src", "dst"), DeleteObjectRow("bkt", "src")]
+    )
+
+    assert results[0][1] is None
+    assert outcome.orphans == []
+    assert {k: r.sha256 for k, r in rows(con).items()} == {"dst": "b" * 64}
+
+
+def test_copy_source_conditions_are_checked_against_the_row_the_writer_sees(con: Any) -> None:
+    commit(con, {"bkt": BUCKET}, [PutObjectRow(record("src", etag="1" * 32))])
+
+    results = commit(
+        con,
+        {"bkt": BUCKET},
+        [
+            PutObjectRow(record("src", etag="2" * 32)),  # replaced after the client looked
+            copy("src", "dst", if_match=("1" * 32,)),
+            copy("src", "dst2", if_match=("2" * 32,)),
+        ],
+    )
+
+    assert isinstance(results[1][1], PreconditionFailed)
+    assert results[2][1] is None
+    assert {k: r.etag for k, r in rows(con).items()} == {"src": "2" * 32, "dst2": "2" * 32}

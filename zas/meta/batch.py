@@ -17,6 +17,7 @@ changes, one query keeps the candidates no row refers to any more — the orphan
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -33,7 +34,7 @@ from zas.meta.rows import (
     part_to_row,
     upload_to_row,
 )
-from zas.protocol.conditions import Preconditions, check_write
+from zas.protocol.conditions import Preconditions, check_copy_source, check_write
 from zas.protocol.errors import (
     BucketAlreadyOwnedByYou,
     BucketNotEmpty,
@@ -41,6 +42,7 @@ from zas.protocol.errors import (
     NoSuchKey,
     NoSuchUpload,
 )
+from zas.protocol.operations import ObjectMetadata
 
 ObjectKey = tuple[str, str]
 
@@ -229,6 +231,45 @@ class PutObjectRow:
         # Decided here, in the one writer, so two conditional PUTs cannot both win.
         check_write(self.preconditions, current.quoted_etag if current else None)
         return batch.replace(key, self.record)
+
+
+@attrs.frozen
+class CopyObjectRow:
+    """CopyObject decided in the writer: the source row is read, and its copy-source
+    conditions checked, in the transaction that writes the copy. The copy shares the source's
+    blobs; had the source been read outside, a delete of the source committed in between
+    would have let its blobs be collected while the copy was queued to point at them."""
+
+    source_bucket: str
+    source_key: str
+    source_preconditions: Preconditions
+    bucket: str
+    key: str
+    last_modified: datetime
+    metadata: ObjectMetadata | None  # None: the source's (x-amz-metadata-directive COPY)
+    tags: Tags | None  # None: the source's
+    preconditions: Preconditions
+
+    def object_keys(self) -> list[ObjectKey]:
+        return [(self.source_bucket, self.source_key), (self.bucket, self.key)]
+
+    def apply(self, batch: Batch) -> ObjectRecord:
+        batch.require_bucket(self.source_bucket)
+        source = batch.current((self.source_bucket, self.source_key))
+        if source is None:
+            resource = f"/{self.source_bucket}/{self.source_key}"
+            raise NoSuchKey(resource=resource, Key=self.source_key)
+        check_copy_source(self.source_preconditions, source.quoted_etag, source.last_modified)
+        record = attrs.evolve(
+            source,
+            bucket=self.bucket,
+            key=self.key,
+            last_modified=self.last_modified,
+            metadata=source.metadata if self.metadata is None else self.metadata,
+            tags=source.tags if self.tags is None else self.tags,
+        )
+        PutObjectRow(record, self.preconditions).apply(batch)
+        return record
 
 
 @attrs.frozen

@@ -166,6 +166,11 @@ class MetaStore:
         )
         return previous
 
+    async def copy_object(self, change: changes.CopyObjectRow) -> ObjectRecord:
+        """Store the copy's row (durably), decided from the source's row in the writer."""
+        record: ObjectRecord = await self._submit(change)
+        return record
+
     async def delete_object(self, bucket: str, key: str) -> ObjectRecord | None:
         previous: ObjectRecord | None = await self._submit(changes.DeleteObjectRow(bucket, key))
         return previous

@@ -19,10 +19,11 @@ from datetime import UTC, datetime
 import attrs
 import trio
 
+from zas.meta.batch import CopyObjectRow
 from zas.meta.records import BucketRecord, ChecksumValue, ObjectRecord, Tags
 from zas.meta.store import MetaStore
 from zas.objects.ingest import BlobPins, Expected, ingest
-from zas.protocol.conditions import Preconditions, check_copy_source
+from zas.protocol.conditions import Preconditions
 from zas.protocol.errors import NoSuchKey, S3Error
 from zas.protocol.operations import CopySource, ListParams, ObjectMetadata
 from zas.protocol.ranges import ByteRange
@@ -180,20 +181,22 @@ class ObjectService:
         metadata: ObjectMetadata | None = None,
         tags: Tags | None = None,
     ) -> ObjectRecord:
-        """A new row sharing the source's blobs. `metadata`/`tags` None means COPY."""
+        """A new row sharing the source's blobs. `metadata`/`tags` None means COPY. The
+        source is read in the metadata writer (see `CopyObjectRow`)."""
         self.meta.require_bucket(bucket)
-        original = await self.head_object(source.bucket, source.key)
-        check_copy_source(source_preconditions, original.quoted_etag, original.last_modified)
-        record = attrs.evolve(
-            original,
-            bucket=bucket,
-            key=key,
-            last_modified=datetime.now(UTC),
-            metadata=original.metadata if metadata is None else metadata,
-            tags=original.tags if tags is None else tags,
+        return await self.meta.copy_object(
+            CopyObjectRow(
+                source.bucket,
+                source.key,
+                source_preconditions,
+                bucket,
+                key,
+                datetime.now(UTC),
+                metadata,
+                tags,
+                preconditions or Preconditions(),
+            )
         )
-        await self.meta.put_object(record, preconditions)
-        return record
 
     async def get_tags(self, bucket: str, key: str) -> Tags:
         return (await self.head_object(bucket, key)).tags
