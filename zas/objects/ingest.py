@@ -148,20 +148,41 @@ async def ingest(
             verify(info, expected)
         if on_received is not None:
             on_received(info)
-        pins.add(info.sha256)
-        failed = False
-        try:
-            await pins.settled(info.sha256)
+        async with _pinned(meta, pins, info.sha256):
             with tracer().span("storage.commit"):
                 await writer.commit()
             yield info
-        except BaseException:
-            failed = True
-            raise
-        finally:
-            pins.remove(info.sha256)
-            if failed:
-                with trio.CancelScope(shield=True):
-                    # The row was refused (precondition, bucket gone, ...): let the writer
-                    # decide whether the blob just committed is now an orphan.
-                    await meta.release([info.sha256])
+
+
+@asynccontextmanager
+async def share(
+    blobs: BlobStore, meta: MetaStore, pins: BlobPins, digest: str, missing: Exception
+) -> AsyncIterator[None]:
+    """Keep a stored blob that a new row is about to share (UploadPartCopy of a whole
+    object) until the caller has committed that row; raise `missing` if the blob was
+    collected after the row it was read from went away."""
+    async with _pinned(meta, pins, digest):
+        if await blobs.size_of(digest) is None:
+            raise missing
+        yield
+
+
+@asynccontextmanager
+async def _pinned(meta: MetaStore, pins: BlobPins, digest: str) -> AsyncIterator[None]:
+    """`digest` pinned for the block, which starts once no deletion of it is under way. If
+    the block fails, the metadata writer decides whether the blob is now an orphan."""
+    pins.add(digest)
+    failed = False
+    try:
+        await pins.settled(digest)
+        yield
+    except BaseException:
+        failed = True
+        raise
+    finally:
+        pins.remove(digest)
+        if failed:
+            with trio.CancelScope(shield=True):
+                # The row was refused (precondition, bucket gone, ...): let the writer
+                # decide whether the blob is now an orphan.
+                await meta.release([digest])

@@ -28,7 +28,7 @@ import trio
 
 from zas.meta.records import BlobRef, ChecksumValue, ObjectRecord, PartRecord, UploadRecord
 from zas.meta.store import AFTER_ALL, common_prefix
-from zas.objects.ingest import Expected, ingest
+from zas.objects.ingest import Expected, ingest, share
 from zas.objects.service import ObjectService
 from zas.protocol.checksum_algorithms import composite, encode, full_object, parse_algorithm
 from zas.protocol.conditions import Preconditions, check_copy_source
@@ -38,6 +38,7 @@ from zas.protocol.errors import (
     InvalidPart,
     InvalidPartOrder,
     InvalidRequest,
+    NoSuchKey,
     NoSuchUpload,
 )
 from zas.protocol.operations import CopySource, ObjectMetadata
@@ -154,7 +155,9 @@ class MultipartUploads:
                 original.size,
                 datetime.now(UTC),
             )
-            await self.meta.put_part(upload.bucket, upload.key, part)
+            gone = NoSuchKey(resource=f"/{source.bucket}/{source.key}", Key=source.key)
+            async with share(self.blobs, self.meta, self.objects.pins, part.sha256, gone):
+                await self.meta.put_part(upload.bucket, upload.key, part)
             return part
         body = self.objects.read_object(original, byte_range)
         return await self.upload_part(upload, part_number, body, Expected())
