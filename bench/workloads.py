@@ -251,13 +251,13 @@ def measure(ctx: Context, workload: str) -> Figures:
         return {"status": "n/a"}
     if ctx.server.name.endswith("-w2") and workload not in MULTI_WORKER_ONLY:
         return {"status": "n/a"}
-    watch_writer = is_zas(ctx.server.name)
+    scrape_metrics = is_zas(ctx.server.name)
     try:
-        before = writer_stats.scrape(ctx.server.endpoint) if watch_writer else {}
+        before = writer_stats.scrape(ctx.server.endpoint) if scrape_metrics else {}
         started = time.monotonic()
         with RssSampler(ctx.server.pid) as rss:
             figures = RUNNERS[workload](ctx)
-        if watch_writer:
+        if scrape_metrics:
             after = writer_stats.scrape(ctx.server.endpoint)
             figures.update(writer_stats.figures(before, after, time.monotonic() - started))
     except transfer.Unsupported as exc:

@@ -166,11 +166,6 @@ class MetaStore:
         )
         return previous
 
-    async def copy_object(self, change: changes.CopyObjectRow) -> ObjectRecord:
-        """Store the copy's row (durably), decided from the source's row in the writer."""
-        record: ObjectRecord = await self._submit(change)
-        return record
-
     async def delete_object(self, bucket: str, key: str) -> ObjectRecord | None:
         previous: ObjectRecord | None = await self._submit(changes.DeleteObjectRow(bucket, key))
         return previous
@@ -290,8 +285,9 @@ class MetaStore:
     # --- identities (zas.meta.iam) ------------------------------------------------------
 
     async def change(self, change: Any) -> Any:
-        """Apply one change (`zas.meta.iam`, `zas.meta.evidence`) durably; returns what the
-        change's `apply` returns."""
+        """Apply one change (`zas.meta.iam`, `zas.meta.evidence`, or a `zas.meta.batch` change
+        built by its caller, such as `CopyObjectRow`) durably; returns what the change's
+        `apply` returns."""
         return await self._submit(change)
 
     async def load_iam(self) -> IamSnapshot:

@@ -184,7 +184,7 @@ class ObjectService:
         """A new row sharing the source's blobs. `metadata`/`tags` None means COPY. The
         source is read in the metadata writer (see `CopyObjectRow`)."""
         self.meta.require_bucket(bucket)
-        return await self.meta.copy_object(
+        copied: ObjectRecord = await self.meta.change(
             CopyObjectRow(
                 source.bucket,
                 source.key,
@@ -197,6 +197,7 @@ class ObjectService:
                 preconditions or Preconditions(),
             )
         )
+        return copied
 
     async def get_tags(self, bucket: str, key: str) -> Tags:
         return (await self.head_object(bucket, key)).tags
