@@ -22,8 +22,8 @@ serve: install
 	$(BIN)/zas serve $(ARGS)
 
 lint: install-test
-	$(BIN)/ruff check zas tests fuzz
-	$(BIN)/ruff format --check zas
+	$(BIN)/ruff check zas tests fuzz bench
+	$(BIN)/ruff format --check zas tests fuzz bench
 
 typecheck: install-test
 	$(BIN)/mypy
@@ -32,7 +32,7 @@ pytest: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: install-test
-	$(BIN)/ruff check zas tests fuzz
+	$(BIN)/ruff check zas tests fuzz bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -33,9 +33,7 @@ REQUESTS = (
 
 def check(policy: Policy, *, bucket: bool) -> None:
     for request in REQUESTS:
-        decision = (
-            authorize(request, (), policy) if bucket else authorize(request, (policy,), None)
-        )
+        decision = authorize(request, (), policy) if bucket else authorize(request, (policy,), None)
         assert decision.effect in ("Allow", "Deny")
         if decision.statement is not None:
             assert decision.statement.policy_id == policy.id

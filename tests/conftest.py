@@ -44,7 +44,6 @@ def bucket(s3: Any, request: pytest.FixtureRequest) -> str:
     return name
 
 
-
 @pytest.fixture(scope="session")
 def keycloak(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Keycloak]:
     """One real Keycloak for the whole session: realm zas (tests/idp/realm-zas.json) on a free

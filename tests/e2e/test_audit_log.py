@@ -66,11 +66,7 @@ def test_a_bad_signature_is_recorded_as_an_error_without_a_decision(
     with pytest.raises(ClientError):
         bogus.get_object(Bucket=bucket, Key="x")
 
-    failed = [
-        r
-        for r in records(AdminApi(zas), decision="error")
-        if r["path"] == f"/{bucket}/x"
-    ]
+    failed = [r for r in records(AdminApi(zas), decision="error") if r["path"] == f"/{bucket}/x"]
     assert [(r["status"], r["error_code"]) for r in failed] == [(403, "SignatureDoesNotMatch")]
 
 
