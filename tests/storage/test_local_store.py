@@ -47,6 +47,76 @@ def test_blob_lives_at_its_sha256_address(tmp_path: Path) -> None:
     assert list((tmp_path / "tmp").iterdir()) == []
 
 
+def test_concurrent_first_blobs_of_one_fan_out_directory_all_land(tmp_path: Path) -> None:
+    """Writers racing to create the same fan-out directory all land, whoever creates it.
+    (A variant that renamed first and created the directory only when the rename failed
+    answered 500s under PUT load: its existence check raced with the other creator.)"""
+    bodies: list[bytes] = []
+    for n in range(100_000):
+        body = f"fan-out {n}".encode()
+        if hashlib.sha256(body).hexdigest().startswith("00"):
+            bodies.append(body)
+        if len(bodies) == 24:
+            break
+    assert len(bodies) == 24
+
+    for attempt in range(5):  # the race needs two threads in the same few microseconds
+        store = LocalBlobStore(tmp_path / f"store{attempt}")
+        landed: list[str] = []
+
+        async def put(
+            body: bytes, store: LocalBlobStore = store, landed: list[str] = landed
+        ) -> None:
+            async with store.open_writer() as writer:
+                await writer.write(body)
+                landed.append((await writer.commit()).sha256)
+
+        async def put_all() -> None:
+            async with trio.open_nursery() as nursery:
+                for body in bodies:
+                    nursery.start_soon(put, body)
+
+        trio.run(put_all)
+        digests = sorted(hashlib.sha256(body).hexdigest() for body in bodies)
+        assert sorted(landed) == digests
+        fan_out = tmp_path / f"store{attempt}" / "blobs" / "sha256" / "00"
+        assert sorted(os.listdir(fan_out)) == digests
+
+
+def test_a_new_fan_out_directory_is_made_durable_in_its_parent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash must not lose the directory entry that leads to a durable blob: the parent
+    is fsynced when a fan-out directory is created, and not for later blobs in it."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    store = LocalBlobStore(tmp_path)
+
+    async def put(body: bytes) -> str:
+        async with store.open_writer() as writer:
+            await writer.write(body)
+            return (await writer.commit()).sha256
+
+    first = trio.run(put, b"first")
+    parent = str(tmp_path / "blobs" / "sha256")
+    fan_out = f"{parent}/{first[:2]}"
+    assert synced.count(parent) == 1
+    assert synced.index(parent) < synced.index(fan_out)
+    synced.clear()
+    second = b"second"
+    while hashlib.sha256(second).hexdigest()[:2] != first[:2]:
+        second += b"."
+    trio.run(put, second)
+    assert parent not in synced
+    assert fan_out in synced
+
+
 def test_leftover_temp_files_are_removed_on_request(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path)
     (tmp_path / "tmp" / "crashed-upload.part").write_bytes(b"partial")

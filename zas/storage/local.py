@@ -370,7 +370,13 @@ class LocalBlobWriter:
             # Identical content is already stored: keep the existing blob.
             os.unlink(self._path)
             return
-        final.parent.mkdir(exist_ok=True)
+        try:
+            final.parent.mkdir()
+        except FileExistsError:
+            pass
+        else:
+            # A new fan-out directory: its entry in the parent must survive a crash too.
+            self._store._sync_dir(final.parent.parent)
         os.replace(self._path, final)
         self._store._sync_dir(final.parent)
 
