@@ -133,10 +133,11 @@ def get_large(ctx: Context) -> Figures:
     return {"MBps": done.mb_per_s, "seconds": done.elapsed}
 
 
-def _small(
+def small_requests(
     method: str, connections: int, who: str = "root", enforced: bool = False
 ) -> Callable[[Context], Figures]:
-    """`who`: "root" (the server's endpoint key), "user" (the IAM user of `bench.auth_setup`)
+    """The 4 KiB workloads (and `bench.sweep`'s steps): `connections` keep one request each in
+    flight. `who`: "root" (the server's endpoint key), "user" (the IAM user of `bench.auth_setup`)
     or "anon" (unsigned requests). `enforced`: GET the same pool from the bucket with a
     verification policy (`bench.supplychain_setup`), as root."""
 
@@ -228,16 +229,16 @@ def multipart(ctx: Context) -> Figures:
 RUNNERS: dict[str, Callable[[Context], Figures]] = {
     "put_large": put_large,
     "get_large": get_large,
-    "put_small_c1": _small("PUT", 1),
-    "get_small_c1": _small("GET", 1),
-    "put_small_c32": _small("PUT", 32),
-    "get_small_c32": _small("GET", 32),
-    "get_small_c1_user": _small("GET", 1, "user"),
-    "get_small_c1_anon": _small("GET", 1, "anon"),
-    "get_small_c32_user": _small("GET", 32, "user"),
-    "get_small_c32_anon": _small("GET", 32, "anon"),
-    "get_small_c1_enforced": _small("GET", 1, enforced=True),
-    "get_small_c32_enforced": _small("GET", 32, enforced=True),
+    "put_small_c1": small_requests("PUT", 1),
+    "get_small_c1": small_requests("GET", 1),
+    "put_small_c32": small_requests("PUT", 32),
+    "get_small_c32": small_requests("GET", 32),
+    "get_small_c1_user": small_requests("GET", 1, "user"),
+    "get_small_c1_anon": small_requests("GET", 1, "anon"),
+    "get_small_c32_user": small_requests("GET", 32, "user"),
+    "get_small_c32_anon": small_requests("GET", 32, "anon"),
+    "get_small_c1_enforced": small_requests("GET", 1, enforced=True),
+    "get_small_c32_enforced": small_requests("GET", 32, enforced=True),
     "list": list_pages,
     "multipart": multipart,
 }
@@ -251,12 +252,18 @@ def measure(ctx: Context, workload: str) -> Figures:
         return {"status": "n/a"}
     if ctx.server.name.endswith("-w2") and workload not in MULTI_WORKER_ONLY:
         return {"status": "n/a"}
+    return run_measured(ctx, RUNNERS[workload])
+
+
+def run_measured(ctx: Context, runner: Callable[[Context], Figures]) -> Figures:
+    """Run one workload's `runner`, adding the server's peak RSS and, for ZAS, the metadata
+    writer's batches; errors become a status instead of an exception."""
     scrape_metrics = is_zas(ctx.server.name)
     try:
         before = writer_stats.scrape(ctx.server.endpoint) if scrape_metrics else {}
         started = time.monotonic()
         with RssSampler(ctx.server.pid) as rss:
-            figures = RUNNERS[workload](ctx)
+            figures = runner(ctx)
         if scrape_metrics:
             after = writer_stats.scrape(ctx.server.endpoint)
             figures.update(writer_stats.figures(before, after, time.monotonic() - started))
