@@ -5,8 +5,10 @@ are added while only the latency grows, something is saturated, and a change hel
 it lifts that plateau; a change that shortens one stage's waiting leaves it where it is.
 Session 5 found PUTs level off at ~210-270/s from 16 connections on, with the server at ~1
 core (BENCHMARKS.md). Each step also reports the server's CPU (all its threads, as a share
-of one core) and the metadata writer's batches, and the whole sweep repeats `--passes`
-times, because this machine is shared and noisy.
+of one core, and per request) and the metadata writer's batches. On the plateau the process
+runs at one core, so CPU per request is simply its inverse there; below it (few
+connections) it shows what a request costs. The whole sweep repeats `--passes` times,
+because the machine is shared and noisy.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ def step(ctx: Context, method: str, connections: int) -> Figures:
     figures = run_measured(ctx, small_requests(method, connections))
     busy = process_cpu_seconds(ctx.server.pid) - cpu_before
     figures["server_cpu_pct"] = 100 * busy / (time.monotonic() - started)
+    if figures.get("ops_s"):
+        figures["server_cpu_ms_per_op"] = 10 * figures["server_cpu_pct"] / figures["ops_s"]
     return {"connections": connections, **figures}
 
 
@@ -53,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
         server = start_zas(Path(tmp))
         try:
             ctx = Context(server, QUICK if args.quick else FULL)
-            print("pass  conns   ops/s   p50 ms   p99 ms  batch  server CPU")
+            print("pass  conns   ops/s   p50 ms   p99 ms  batch  server CPU  CPU ms/op")
             for number in range(1, args.passes + 1):
                 for connections in (int(c) for c in args.connections.split(",")):
                     figures = {"pass": number, **step(ctx, args.method, connections)}
@@ -64,7 +68,8 @@ def main(argv: list[str] | None = None) -> None:
                         f"{number:4d} {connections:6d} {figures['ops_s']:7.0f} "
                         f"{figures['p50_ms']:8.1f} {figures['p99_ms']:8.1f} "
                         f"{figures.get('writer_changes_per_batch', 0):6.1f} "
-                        f"{figures['server_cpu_pct']:9.0f}%",
+                        f"{figures['server_cpu_pct']:9.0f}% "
+                        f"{figures['server_cpu_ms_per_op']:10.2f}",
                         flush=True,
                     )
         finally:

@@ -47,6 +47,7 @@ def test_sweep_reports_each_concurrency_step(tmp_path: Path, method: str) -> Non
         assert step["ops_s"] > 0
         assert 0 < step["p50_ms"] <= step["p99_ms"]
         assert step["server_cpu_pct"] > 0
+        assert step["server_cpu_ms_per_op"] > 0
         if method == "PUT":
             assert step["writer_changes_per_batch"] >= 1
     assert f"{steps[-1]['ops_s']:7.0f}" in done.stdout
