@@ -39,8 +39,8 @@ def step(ctx: Context, method: str, connections: int) -> Figures:
     figures = run_measured(ctx, small_requests(method, connections))
     busy = process_cpu_seconds(ctx.server.pid) - cpu_before
     figures["server_cpu_pct"] = 100 * busy / (time.monotonic() - started)
-    if figures.get("ops_s"):
-        figures["server_cpu_ms_per_op"] = 10 * figures["server_cpu_pct"] / figures["ops_s"]
+    ops = figures.get("ops_s") or 0.0
+    figures["server_cpu_ms_per_op"] = 10 * figures["server_cpu_pct"] / ops if ops else 0.0
     return {"connections": connections, **figures}
 
 

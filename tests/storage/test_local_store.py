@@ -31,15 +31,26 @@ def test_each_conformance_check_holds_without_fsync(tmp_path: Path, check: objec
     trio.run(run)
 
 
+async def put(store: LocalBlobStore, body: bytes) -> str:
+    """Store `body` as one blob; its digest."""
+    async with store.open_writer() as writer:
+        await writer.write(body)
+        return (await writer.commit()).sha256
+
+
+def bodies_in_fan_out(prefix: str, count: int) -> list[bytes]:
+    """`count` distinct bodies whose SHA-256 starts with `prefix` (one fan-out directory)."""
+    found = [
+        body
+        for body in (f"fan-out {n}".encode() for n in range(200_000))
+        if hashlib.sha256(body).hexdigest().startswith(prefix)
+    ][:count]
+    assert len(found) == count
+    return found
+
+
 def test_blob_lives_at_its_sha256_address(tmp_path: Path) -> None:
-    store = LocalBlobStore(tmp_path)
-
-    async def put() -> str:
-        async with store.open_writer() as writer:
-            await writer.write(b"addressed by content")
-            return (await writer.commit()).sha256
-
-    digest = trio.run(put)
+    digest = trio.run(put, LocalBlobStore(tmp_path), b"addressed by content")
     expected = hashlib.sha256(b"addressed by content").hexdigest()
     assert digest == expected
     path = tmp_path / "blobs" / "sha256" / expected[:2] / expected
@@ -51,36 +62,24 @@ def test_concurrent_first_blobs_of_one_fan_out_directory_all_land(tmp_path: Path
     """Writers racing to create the same fan-out directory all land, whoever creates it.
     (A variant that renamed first and created the directory only when the rename failed
     answered 500s under PUT load: its existence check raced with the other creator.)"""
-    bodies: list[bytes] = []
-    for n in range(100_000):
-        body = f"fan-out {n}".encode()
-        if hashlib.sha256(body).hexdigest().startswith("00"):
-            bodies.append(body)
-        if len(bodies) == 24:
-            break
-    assert len(bodies) == 24
+    bodies = bodies_in_fan_out("00", 24)
+    digests = sorted(hashlib.sha256(body).hexdigest() for body in bodies)
 
-    for attempt in range(5):  # the race needs two threads in the same few microseconds
-        store = LocalBlobStore(tmp_path / f"store{attempt}")
+    async def put_all(store: LocalBlobStore) -> list[str]:
         landed: list[str] = []
 
-        async def put(
-            body: bytes, store: LocalBlobStore = store, landed: list[str] = landed
-        ) -> None:
-            async with store.open_writer() as writer:
-                await writer.write(body)
-                landed.append((await writer.commit()).sha256)
+        async def one(body: bytes) -> None:
+            landed.append(await put(store, body))
 
-        async def put_all() -> None:
-            async with trio.open_nursery() as nursery:
-                for body in bodies:
-                    nursery.start_soon(put, body)
+        async with trio.open_nursery() as nursery:
+            for body in bodies:
+                nursery.start_soon(one, body)
+        return landed
 
-        trio.run(put_all)
-        digests = sorted(hashlib.sha256(body).hexdigest() for body in bodies)
-        assert sorted(landed) == digests
-        fan_out = tmp_path / f"store{attempt}" / "blobs" / "sha256" / "00"
-        assert sorted(os.listdir(fan_out)) == digests
+    for attempt in range(5):  # the race needs two threads in the same few microseconds
+        root = tmp_path / f"store{attempt}"
+        assert sorted(trio.run(put_all, LocalBlobStore(root))) == digests
+        assert sorted(os.listdir(root / "blobs" / "sha256" / "00")) == digests
 
 
 def test_a_new_fan_out_directory_is_made_durable_in_its_parent(
@@ -97,22 +96,15 @@ def test_a_new_fan_out_directory_is_made_durable_in_its_parent(
 
     monkeypatch.setattr(os, "fsync", recording_fsync)
     store = LocalBlobStore(tmp_path)
+    first, second = bodies_in_fan_out("ab", 2)
 
-    async def put(body: bytes) -> str:
-        async with store.open_writer() as writer:
-            await writer.write(body)
-            return (await writer.commit()).sha256
-
-    first = trio.run(put, b"first")
+    trio.run(put, store, first)
     parent = str(tmp_path / "blobs" / "sha256")
-    fan_out = f"{parent}/{first[:2]}"
+    fan_out = f"{parent}/ab"
     assert synced.count(parent) == 1
     assert synced.index(parent) < synced.index(fan_out)
     synced.clear()
-    second = b"second"
-    while hashlib.sha256(second).hexdigest()[:2] != first[:2]:
-        second += b"."
-    trio.run(put, second)
+    trio.run(put, store, second)
     assert parent not in synced
     assert fan_out in synced
 

@@ -376,7 +376,7 @@ class LocalBlobWriter:
             pass
         else:
             # A new fan-out directory: its entry in the parent must survive a crash too.
-            self._store._sync_dir(final.parent.parent)
+            self._store._sync_dir(self._store.blob_dir)
         os.replace(self._path, final)
         self._store._sync_dir(final.parent)
 
