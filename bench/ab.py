@@ -39,7 +39,7 @@ def _start(workdir: Path, source: Path | None) -> Server:
             os.environ["PYTHONPATH"] = saved
 
 
-def _figure(ctx: Context, workload: str) -> float:
+def main_figure(ctx: Context, workload: str) -> float:
     """One run of the harness's own workload (`bench.workloads`), its main figure."""
     if workload == "get_large" and not ctx.large_md5:
         measure(ctx, "put_large")  # get_large reads the object put_large writes
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
                 order = ("A", "B") if round_ % 2 == 0 else ("B", "A")
                 for name in order:
                     contexts[name].run = round_
-                    figures[name].append(_figure(contexts[name], args.workload))
+                    figures[name].append(main_figure(contexts[name], args.workload))
                 print(f"round {round_ + 1}: A {figures['A'][-1]:.0f}  B {figures['B'][-1]:.0f}")
         finally:
             for server in servers.values():

@@ -1,0 +1,89 @@
+"""Given `python -m bench.variants`, when it compares settings of one checkout, then each server
+runs with its own environment and every variant gets a figure per round. (The figures
+themselves are never asserted: they are the machine's.)"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.variants import _start, parse_variant
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_variant_is_a_list_of_settings_or_a_dash_for_none() -> None:
+    assert parse_variant("-") == {}
+    assert parse_variant("ZAS_FSYNC=false") == {"ZAS_FSYNC": "false"}
+    assert parse_variant("A=1,B=x=y,C=") == {"A": "1", "B": "x=y", "C": ""}
+
+
+@pytest.mark.parametrize("text", ["ZAS_FSYNC", "=1", "A=1,,B=2"])
+def test_a_setting_without_a_name_and_value_is_refused(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="NAME=VALUE"):
+        parse_variant(text)
+
+
+@pytest.mark.timeout(60)
+def test_each_server_runs_with_its_variant_and_the_caller_keeps_its_environment(
+    tmp_path: Path,
+) -> None:
+    before = dict(os.environ)
+    server = _start(tmp_path, {"ZAS_REGION": "eu-central-1"})
+    try:
+        environ = Path(f"/proc/{server.pid}/environ").read_bytes().split(b"\0")
+        assert b"ZAS_REGION=eu-central-1" in environ
+    finally:
+        server.stop()
+    assert dict(os.environ) == before
+
+
+@pytest.mark.timeout(150)
+def test_every_round_measures_every_variant(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.variants",
+            "--quick",
+            "--workload",
+            "put_small_c1",
+            "--connections",
+            "2",
+            "--rounds",
+            "2",
+            "-",
+            "ZAS_ACCESS_LOG=false",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=140,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    rounds = [line for line in done.stdout.splitlines() if line.startswith("round ")]
+    assert [line.split(":")[0] for line in rounds] == ["round 1", "round 2"]
+    for line in rounds:
+        assert ": - " in line and "  ZAS_ACCESS_LOG=false " in line
+    medians = {
+        line.split(":")[0]: line for line in done.stdout.splitlines() if ": median ops_s" in line
+    }
+    assert set(medians) == {"-", "ZAS_ACCESS_LOG=false"}
+    assert "/ first 1.00" in medians["-"]
+
+
+def test_connections_apply_only_to_the_small_object_workloads() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.variants", "--workload", "list", "--connections", "8", "-"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "--connections applies to" in done.stderr
