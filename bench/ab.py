@@ -10,7 +10,6 @@ both. Prints every round and the medians.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import tempfile
@@ -25,18 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _start(workdir: Path, source: Path | None) -> Server:
     """ZAS from `source` (a tree holding the `zas` package), else from the checkout."""
-    saved = os.environ.get("PYTHONPATH")
-    if source is not None:
-        os.environ["PYTHONPATH"] = str(source)
-    else:
-        os.environ.pop("PYTHONPATH", None)
-    try:
-        return start_zas(workdir)
-    finally:
-        if saved is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = saved
+    return start_zas(workdir, environment={"PYTHONPATH": str(source) if source else None})
 
 
 def main_figure(ctx: Context, workload: str) -> float:

@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 
 import attrs
@@ -107,14 +107,20 @@ def _launch(
     env: dict[str, str] | None = None,
     *,
     unset_prefixes: tuple[str, ...] = (),
+    unset_names: Collection[str] = (),
     stdout_devnull: bool = False,
 ) -> Server:
     """Output goes to `<workdir>/<name>.log` (a file, never a pipe nobody reads, so a server
     that logs every request cannot block on it); with `stdout_devnull` only stderr does.
-    Inherited variables starting with one of `unset_prefixes` are removed before `env`."""
+    Inherited variables starting with one of `unset_prefixes`, or named in `unset_names`, are
+    removed before `env`."""
     log_path = workdir / f"{name}.log"
     begin = time.monotonic()
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith(unset_prefixes)}
+    inherited = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(unset_prefixes) and k not in unset_names
+    }
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             command,
@@ -201,8 +207,14 @@ def is_zas(name: str) -> bool:
     return name in ZAS_VARIANTS
 
 
-def start_zas(workdir: Path, variant: str = "zas") -> Server:
+def start_zas(
+    workdir: Path, variant: str = "zas", environment: Mapping[str, str | None] | None = None
+) -> Server:
+    """ZAS from this interpreter. `environment`: variables for this server only, over the
+    harness's own; None removes an inherited one (`bench.ab` starts a revision with its tree
+    on PYTHONPATH, `bench.variants` a setting to compare)."""
     port = free_port()
+    extra = environment or {}
     data = workdir / f"{variant}-data"
     command = [
         sys.executable,
@@ -219,6 +231,7 @@ def start_zas(workdir: Path, variant: str = "zas") -> Server:
         "ZAS_ROOT_SECRET_KEY": SECRET_KEY,
         **ZAS_DEFAULTS,
         **ZAS_VARIANTS[variant],
+        **{name: value for name, value in extra.items() if value is not None},
     }
     server = _launch(
         variant,
@@ -230,6 +243,7 @@ def start_zas(workdir: Path, variant: str = "zas") -> Server:
         f"{_python_version('zas')} ({zas_commit()})",
         env,
         unset_prefixes=("OTEL_",),
+        unset_names=[name for name, value in extra.items() if value is None],
         stdout_devnull="OTEL_TRACES_EXPORTER" in env,
     )
     if not _bucket_created(server.endpoint):

@@ -16,7 +16,6 @@ code you are trying out: session 6 judged its experiments this way (BENCHMARKS.m
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 from collections.abc import Callable
@@ -47,16 +46,6 @@ def parse_variant(text: str) -> dict[str, str]:
             raise argparse.ArgumentTypeError(f"not NAME=VALUE: {item!r} in {text!r}")
         settings[name.strip()] = value
     return settings
-
-
-def _start(workdir: Path, settings: dict[str, str]) -> Server:
-    saved = dict(os.environ)
-    os.environ.update(settings)
-    try:
-        return start_zas(workdir)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def _runner(workload: str, connections: int | None) -> Callable[[Context], float]:
@@ -98,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
             for index, (name, settings) in enumerate(zip(names, args.variants, strict=True)):
                 workdir = Path(tmp) / str(index)
                 workdir.mkdir()
-                servers[name] = _start(workdir, settings)
+                servers[name] = start_zas(workdir, environment=settings)
             sizes = QUICK if args.quick else FULL
             contexts = {name: Context(server, sizes) for name, server in servers.items()}
             for round_ in range(args.rounds):

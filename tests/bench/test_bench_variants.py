@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.variants import _start, parse_variant
+from bench.servers import start_zas
+from bench.variants import parse_variant
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,17 +31,20 @@ def test_a_setting_without_a_name_and_value_is_refused(text: str) -> None:
 
 
 @pytest.mark.timeout(60)
-def test_each_server_runs_with_its_variant_and_the_caller_keeps_its_environment(
-    tmp_path: Path,
+def test_a_server_gets_its_own_settings_and_loses_the_ones_set_to_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    before = dict(os.environ)
-    server = _start(tmp_path, {"ZAS_REGION": "eu-central-1"})
+    monkeypatch.setenv("ZAS_BENCH_INHERITED", "from the harness")
+    server = start_zas(
+        tmp_path, environment={"ZAS_REGION": "eu-central-1", "ZAS_BENCH_INHERITED": None}
+    )
     try:
         environ = Path(f"/proc/{server.pid}/environ").read_bytes().split(b"\0")
-        assert b"ZAS_REGION=eu-central-1" in environ
     finally:
         server.stop()
-    assert dict(os.environ) == before
+    assert b"ZAS_REGION=eu-central-1" in environ
+    assert not [item for item in environ if item.startswith(b"ZAS_BENCH_INHERITED=")]
+    assert os.environ["ZAS_BENCH_INHERITED"] == "from the harness"
 
 
 @pytest.mark.timeout(150)
