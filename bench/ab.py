@@ -13,25 +13,29 @@ import argparse
 import statistics
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.report import MAIN_METRICS
 from bench.servers import Server, start_zas
-from bench.workloads import ALL_WORKLOADS, FULL, Context, measure
+from bench.workloads import ALL_WORKLOADS, FULL, Context, Figures, measure, run_measured
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _start(workdir: Path, source: Path | None) -> Server:
     """ZAS from `source` (a tree holding the `zas` package), else from the checkout."""
-    return start_zas(workdir, environment={"PYTHONPATH": str(source) if source else None})
+    return start_zas(workdir, environment={"PYTHONPATH": None if source is None else str(source)})
 
 
-def main_figure(ctx: Context, workload: str) -> float:
-    """One run of the harness's own workload (`bench.workloads`), its main figure."""
+def main_figure(
+    ctx: Context, workload: str, runner: Callable[[Context], Figures] | None = None
+) -> float:
+    """One run of the harness's own workload (`bench.workloads`), its main figure. `runner`:
+    run this instead of the workload's own (`bench.variants --connections`)."""
     if workload == "get_large" and not ctx.large_md5:
         measure(ctx, "put_large")  # get_large reads the object put_large writes
-    figures = measure(ctx, workload)
+    figures = measure(ctx, workload) if runner is None else run_measured(ctx, runner)
     if figures.get("status") != "ok":
         raise SystemExit(f"{ctx.server.name} {workload}: {figures}")
     return float(figures[MAIN_METRICS[workload][0]])

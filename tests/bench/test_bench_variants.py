@@ -81,9 +81,10 @@ def test_every_round_measures_every_variant(tmp_path: Path) -> None:
     assert "/ first 1.00" in medians["-"]
 
 
-def test_connections_apply_only_to_the_small_object_workloads() -> None:
+@pytest.mark.parametrize("workload", ["list", "get_small_c32_user"])
+def test_connections_apply_only_to_the_root_small_object_workloads(workload: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bench.variants", "--workload", "list", "--connections", "8", "-"],
+        [sys.executable, "-m", "bench.variants", "--workload", workload, "--connections", "8", "-"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -91,3 +92,15 @@ def test_connections_apply_only_to_the_small_object_workloads() -> None:
     )
     assert done.returncode == 2
     assert "--connections applies to" in done.stderr
+
+
+def test_a_variant_given_twice_is_refused() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.variants", "--workload", "put_small_c1", "-", "-"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "each variant may be given once" in done.stderr
