@@ -47,26 +47,29 @@ def test_a_server_gets_its_own_settings_and_loses_the_ones_set_to_none(
     assert os.environ["ZAS_BENCH_INHERITED"] == "from the harness"
 
 
-@pytest.mark.timeout(150)
-def test_every_round_measures_every_variant(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.variants",
-            "--quick",
-            "--workload",
-            "put_small_c1",
-            "--connections",
-            "2",
-            "--rounds",
-            "2",
-            "-",
-            "ZAS_ACCESS_LOG=false",
-        ],
+def variants(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """`python -m bench.variants` with `args`, from the checkout."""
+    return subprocess.run(
+        [sys.executable, "-m", "bench.variants", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.mark.timeout(150)
+def test_every_round_measures_every_variant() -> None:
+    done = variants(
+        "--quick",
+        "--workload",
+        "put_small_c1",
+        "--connections",
+        "2",
+        "--rounds",
+        "2",
+        "-",
+        "ZAS_ACCESS_LOG=false",
         timeout=140,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -83,24 +86,12 @@ def test_every_round_measures_every_variant(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("workload", ["list", "get_small_c32_user"])
 def test_connections_apply_only_to_the_root_small_object_workloads(workload: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.variants", "--workload", workload, "--connections", "8", "-"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    done = variants("--workload", workload, "--connections", "8", "-")
     assert done.returncode == 2
     assert "--connections applies to" in done.stderr
 
 
 def test_a_variant_given_twice_is_refused() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.variants", "--workload", "put_small_c1", "-", "-"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    done = variants("--workload", "put_small_c1", "-", "-")
     assert done.returncode == 2
     assert "each variant may be given once" in done.stderr
