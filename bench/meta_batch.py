@@ -2,7 +2,9 @@
 
 Runs ZAS's own batch code (`zas.meta.batch.Batch`, the changes the writer applies) on a
 DuckDB file holding N objects, in this process with nothing else running: BEGIN, the changes,
-COMMIT, for batches of 1 and 16 new keys, plus a single primary-key lookup. This is the floor
+COMMIT, for batches of 1 and 16 new keys, batches of 1 and 16 overwrites (each replaces an
+object's blob, so the batch asks whether any other row still refers to the old one), plus a
+single primary-key lookup. This is the floor
 under the writer's commit time that `python -m bench` reports for the write workloads; under
 load the writer takes longer (GIL waits, see BENCHMARKS.md). Prints CPU and wall ms medians.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import statistics
 import tempfile
 import time
@@ -31,8 +34,10 @@ NOW = dt.datetime.now(dt.UTC)
 BUCKET = BucketRecord("bench", NOW, "us-east-1", "root")
 
 
-def _record(key: str) -> ObjectRecord:
-    return ObjectRecord("bench", key, 4096, "e" * 32, "a" * 64, NOW, ObjectMetadata())
+def _record(key: str, version: int = 0) -> ObjectRecord:
+    """Every object and every version of it has a blob of its own, as in a real bucket."""
+    digest = hashlib.sha256(f"{key}#{version}".encode()).hexdigest()
+    return ObjectRecord("bench", key, 4096, "e" * 32, digest, NOW, ObjectMetadata())
 
 
 def _commit(con: Any, buckets: dict[str, BucketRecord], changes: list[Any]) -> None:
@@ -69,7 +74,8 @@ def main(argv: list[str] | None = None) -> None:
         buckets: dict[str, BucketRecord] = {}
         _commit(con, buckets, [CreateBucketRow(BUCKET)])
         filled, serial = 0, 0
-        print(f"{'objects':>9}  {'batch of 1':>17}  {'batch of 16':>17}  {'one PK lookup':>17}")
+        columns = ["new key x1", "new key x16", "overwrite x1", "overwrite x16", "PK lookup"]
+        print(f"{'objects':>9}  " + "  ".join(f"{name:>17}" for name in columns))
         for size in (int(s) for s in args.sizes.split(",")):
             while filled < size:
                 step = min(50_000, size - filled)
@@ -77,17 +83,18 @@ def main(argv: list[str] | None = None) -> None:
                 filled += step
             con.execute("CHECKPOINT")
 
-            def batch(n: int, filled: int = filled) -> Callable[[], None]:
+            def batch(n: int, *, overwrite: bool, filled: int = filled) -> Callable[[], None]:
                 def run() -> None:
                     nonlocal serial
-                    # New keys that sort among the existing ones, as in a real bucket: the
-                    # row groups' min/max cannot rule any out.
-                    keys = [
-                        f"fill/{(serial + i) * 7919 % max(filled, 1):09d}-new{serial + i}"
-                        for i in range(n)
-                    ]
+                    # Keys that sort among the existing ones, as in a real bucket: the row
+                    # groups' min/max cannot rule any out. An overwrite hits a filled key.
+                    spread = [(serial + i) * 7919 % max(filled, 1) for i in range(n)]
                     serial += n
-                    _commit(con, buckets, [PutObjectRow(_record(k)) for k in keys])
+                    if overwrite and filled:
+                        records = [_record(f"fill/{i:09d}", serial) for i in spread]
+                    else:
+                        records = [_record(f"fill/{i:09d}-new{serial}") for i in spread]
+                    _commit(con, buckets, [PutObjectRow(record) for record in records])
 
                 return run
 
@@ -96,10 +103,14 @@ def main(argv: list[str] | None = None) -> None:
                     f"SELECT {OBJECT_COLUMNS} FROM objects WHERE id = ?", [object_id("bench", key)]
                 ).fetchall()
 
-            cells = [_time(batch(1), args.repeat), _time(batch(16), args.repeat)]
+            cells = [
+                _time(batch(n, overwrite=overwrite), args.repeat)
+                for overwrite in (False, True)
+                for n in (1, 16)
+            ]
             cells.append(_time(lookup, args.repeat))
             text = "  ".join(f"{c:6.1f} / {w:6.1f} ms" for c, w in cells)
-            print(f"{filled:>9,}  {text}   (CPU / wall)")
+            print(f"{filled:>9,}  {text}   (CPU / wall)", flush=True)
         con.close()
 
 

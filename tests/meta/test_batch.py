@@ -9,21 +9,25 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import attrs
 import duckdb
 import pytest
 
 from zas.meta.batch import (
+    AbortUploadRow,
     Batch,
     BatchOutcome,
     CopyObjectRow,
     CreateBucketRow,
+    CreateUploadRow,
     DeleteBucketRow,
     DeleteObjectRow,
     PutObjectRow,
+    PutPartRow,
     SetObjectTags,
 )
 from zas.meta.evidence import SweepStaleEvidence
-from zas.meta.records import BucketRecord, ObjectRecord
+from zas.meta.records import BlobRef, BucketRecord, ObjectRecord, PartRecord, UploadRecord
 from zas.meta.rows import OBJECT_COLUMNS, object_from_row
 from zas.meta.schema import migrate
 from zas.protocol.conditions import Preconditions
@@ -205,3 +209,74 @@ def test_copy_source_conditions_are_checked_against_the_row_the_writer_sees(con:
     assert isinstance(results[1][1], PreconditionFailed)
     assert results[2][1] is None
     assert {k: r.etag for k, r in rows(con).items()} == {"src": "2" * 32, "dst2": "2" * 32}
+
+
+# --- orphans: which blobs no row refers to any more after a batch --------------------------
+
+
+def _upload(upload_id: str, key: str) -> UploadRecord:
+    return UploadRecord(upload_id, "bkt", key, NOW, ObjectMetadata())
+
+
+def _part(upload_id: str, number: int, digest: str) -> PartRecord:
+    return PartRecord(upload_id, number, digest, "e" * 32, 5, NOW)
+
+
+def test_a_blob_another_object_an_object_part_or_an_upload_part_uses_is_no_orphan(
+    con: Any,
+) -> None:
+    shared_whole, shared_part, in_upload, alone = "1" * 64, "2" * 64, "3" * 64, "4" * 64
+    buckets = {"bkt": BUCKET}
+    multipart = attrs.evolve(
+        record("multi", digest="f" * 64), parts=(BlobRef(shared_part, 5), BlobRef("5" * 64, 5))
+    )
+    commit(
+        con,
+        buckets,
+        [
+            PutObjectRow(record("whole-1", digest=shared_whole)),
+            PutObjectRow(record("whole-2", digest=shared_whole)),
+            PutObjectRow(record("as-whole", digest=shared_part)),
+            PutObjectRow(multipart),
+            PutObjectRow(record("like-a-part", digest=in_upload)),
+            PutObjectRow(record("alone", digest=alone)),
+            CreateUploadRow(_upload("u1", "up")),
+        ],
+    )
+    commit(con, buckets, [PutPartRow("bkt", "up", _part("u1", 1, in_upload))])
+
+    _, outcome = commit_with_outcome(
+        con,
+        buckets,
+        [
+            DeleteObjectRow("bkt", "whole-1"),  # whole-2 still has it
+            DeleteObjectRow("bkt", "as-whole"),  # the multipart object's first part
+            DeleteObjectRow("bkt", "like-a-part"),  # part 1 of the open upload
+            DeleteObjectRow("bkt", "alone"),
+        ],
+    )
+
+    assert outcome.orphans == [alone]
+    # Once the last row goes, each of them is found.
+    _, outcome = commit_with_outcome(
+        con,
+        buckets,
+        [DeleteObjectRow("bkt", "multi"), DeleteObjectRow("bkt", "whole-2")],
+    )
+    assert outcome.orphans == [shared_whole, shared_part, "5" * 64]
+    _, outcome = commit_with_outcome(con, buckets, [AbortUploadRow("bkt", "up", "u1")])
+    assert outcome.orphans == [in_upload]
+
+
+def test_a_digest_many_objects_share_stays_until_the_last_one_goes(con: Any) -> None:
+    empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    buckets = {"bkt": BUCKET}
+    commit(con, buckets, [PutObjectRow(record(f"dir-{i}/", digest=empty)) for i in range(50)])
+
+    _, outcome = commit_with_outcome(
+        con, buckets, [DeleteObjectRow("bkt", f"dir-{i}/") for i in range(49)]
+    )
+    assert outcome.orphans == []
+
+    _, outcome = commit_with_outcome(con, buckets, [DeleteObjectRow("bkt", "dir-49/")])
+    assert outcome.orphans == [empty]
