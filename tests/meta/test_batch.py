@@ -27,7 +27,14 @@ from zas.meta.batch import (
     SetObjectTags,
 )
 from zas.meta.evidence import SweepStaleEvidence
-from zas.meta.records import BlobRef, BucketRecord, ObjectRecord, PartRecord, UploadRecord
+from zas.meta.records import (
+    BlobRef,
+    BucketRecord,
+    ChecksumValue,
+    ObjectRecord,
+    PartRecord,
+    UploadRecord,
+)
 from zas.meta.rows import OBJECT_COLUMNS, object_from_row
 from zas.meta.schema import migrate
 from zas.protocol.conditions import Preconditions
@@ -280,3 +287,38 @@ def test_a_digest_many_objects_share_stays_until_the_last_one_goes(con: Any) -> 
 
     _, outcome = commit_with_outcome(con, buckets, [DeleteObjectRow("bkt", "dir-49/")])
     assert outcome.orphans == [empty]
+
+
+def test_every_column_survives_a_batch_of_one_and_a_batch_of_many(con: Any) -> None:
+    """A batch of one change writes and reads its row with single-row statements, a larger
+    batch with columnar ones: both must give back exactly the record that went in."""
+    full = ObjectRecord(
+        "bkt",
+        "full",
+        12,
+        "9" * 32,
+        "8" * 64,
+        NOW,
+        ObjectMetadata(
+            content_type="text/plain",
+            content_encoding="gzip",
+            content_disposition="attachment",
+            content_language="en",
+            cache_control="no-cache",
+            expires="Thu, 01 Dec 2033 16:00:00 GMT",
+            user=(("owner", "ci"), ("team", "é")),
+        ),
+        parts=(BlobRef("6" * 64, 5), BlobRef("7" * 64, 7)),
+        tags=(("stage", "release"),),
+        checksum=ChecksumValue("CRC32C", "AAAAAA==-2", "COMPOSITE"),
+    )
+    commit(con, {"bkt": BUCKET}, [PutObjectRow(full)])
+    assert rows(con) == {"full": full}
+
+    again = attrs.evolve(full, etag="1" * 32)
+    other = attrs.evolve(full, key="other", parts=(), checksum=None)
+    commit(con, {"bkt": BUCKET}, [PutObjectRow(again), PutObjectRow(other)])
+    assert rows(con) == {"full": again, "other": other}
+
+    commit(con, {"bkt": BUCKET}, [DeleteObjectRow("bkt", "full")])
+    assert rows(con) == {"other": other}
