@@ -4,9 +4,9 @@ Runs ZAS's own batch code (`zas.meta.batch.Batch`, the changes the writer applie
 DuckDB file holding N objects, in this process with nothing else running: BEGIN, the changes,
 COMMIT, for batches of 1 and 16 new keys, batches of 1 and 16 overwrites (each replaces an
 object's blob, so the batch asks whether any other row still refers to the old one), plus a
-single primary-key lookup. This is the floor
-under the writer's commit time that `python -m bench` reports for the write workloads; under
-load the writer takes longer (GIL waits, see BENCHMARKS.md). Prints CPU and wall ms medians.
+single primary-key lookup. This is the floor under the writer's commit time that
+`python -m bench` reports for the write workloads; under load the writer takes longer (GIL
+waits, see BENCHMARKS.md). Prints CPU and wall ms medians.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ the S3 error for its own request only; the rest of the batch commits.
 
 The rows a batch touches are taken out of the table when it starts (`DELETE ... RETURNING`:
 one statement reads the current rows and clears their place) and written back, changed or
-not, by the final INSERT: three statements per batch besides BEGIN/COMMIT became two.
+not, by the final INSERT: three statements per batch besides BEGIN/COMMIT became two. A
+batch of one key uses the single-row forms of both, which DuckDB runs faster.
 
 Blob bookkeeping: every digest a change stops referring to becomes a candidate; after all
 changes, one query keeps the candidates no row refers to any more — the orphans.
@@ -212,7 +213,7 @@ class Batch:
 
 def _ids_match(ids: list[str]) -> tuple[str, list[Any]]:
     """A WHERE clause matching these object ids, and its parameters. One id gets `id = ?`:
-    a batch of one change is the common case at low concurrency, and DuckDB plans the plain
+    a batch of one change is the common case at low concurrency, and DuckDB runs the plain
     comparison in 2.5 ms where the list form costs 3.7 (BENCHMARKS.md, session 7)."""
     if len(ids) == 1:
         return "id = ?", ids

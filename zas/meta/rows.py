@@ -32,7 +32,7 @@ def object_id(bucket: str, key: str) -> str:
 def objects_insert(records: Sequence[ObjectRecord]) -> tuple[str, list[Any]]:
     """One columnar INSERT of many object rows, as SQL and parameters (DuckDB charges per
     statement, almost nothing per row). A single row is inserted with VALUES, which DuckDB
-    plans in 2.9 ms against 4.4 for the columnar form (BENCHMARKS.md, session 7)."""
+    runs in 2.9 ms against 4.4 for the columnar form (BENCHMARKS.md, session 7)."""
     if len(records) == 1:
         record = records[0]
         row = object_to_row(record)
