@@ -41,6 +41,26 @@ def main_figure(
     return float(figures[MAIN_METRICS[workload][0]])
 
 
+def interleaved(
+    contexts: dict[str, Context],
+    workload: str,
+    rounds: int,
+    runner: Callable[[Context], Figures] | None = None,
+) -> dict[str, list[float]]:
+    """`rounds` rounds of `workload` on every server in turn, the order reversed in odd rounds
+    so outside load on this shared machine hits them all; each round is printed as it ends.
+    Returns each server's main figures, round by round (`bench.ab`, `bench.variants`)."""
+    names = list(contexts)
+    results: dict[str, list[float]] = {name: [] for name in names}
+    for round_ in range(rounds):
+        for name in names if round_ % 2 == 0 else names[::-1]:
+            contexts[name].run = round_
+            results[name].append(main_figure(contexts[name], workload, runner))
+        figures = "  ".join(f"{name} {results[name][-1]:.0f}" for name in names)
+        print(f"round {round_ + 1}: {figures}", flush=True)
+    return results
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.ab", description=__doc__)
     parser.add_argument("--baseline", required=True, help="git revision for A, e.g. HEAD~1")
@@ -68,18 +88,12 @@ def main(argv: list[str] | None = None) -> None:
         (work / "b").mkdir()
         servers = {"A": _start(work / "a", baseline), "B": _start(work / "b", None)}
         contexts = {name: Context(server, FULL) for name, server in servers.items()}
-        figures: dict[str, list[float]] = {"A": [], "B": []}
         try:
             if args.after_fill:
                 for name, ctx in contexts.items():
                     fill_rate = measure(ctx, "list")["fill_put_0b_ops_s"]
                     print(f"{name} filled: 0-byte PUTs at {fill_rate:.0f}/s")
-            for round_ in range(args.rounds):
-                order = ("A", "B") if round_ % 2 == 0 else ("B", "A")
-                for name in order:
-                    contexts[name].run = round_
-                    figures[name].append(main_figure(contexts[name], args.workload))
-                print(f"round {round_ + 1}: A {figures['A'][-1]:.0f}  B {figures['B'][-1]:.0f}")
+            figures = interleaved(contexts, args.workload, args.rounds)
         finally:
             for server in servers.values():
                 server.stop()

@@ -20,7 +20,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bench.ab import main_figure
+from bench.ab import interleaved
 from bench.report import MAIN_METRICS
 from bench.servers import Server, start_zas
 from bench.workloads import ALL_WORKLOADS, FULL, QUICK, Context, small_requests
@@ -72,7 +72,6 @@ def main(argv: list[str] | None = None) -> None:
         else small_requests(RESIZABLE[args.workload], args.connections)
     )
     unit = MAIN_METRICS[args.workload][0]
-    results: dict[str, list[float]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory(prefix="zas-variants-") as tmp:
         servers: dict[str, Server] = {}
         try:
@@ -82,16 +81,7 @@ def main(argv: list[str] | None = None) -> None:
                 servers[name] = start_zas(workdir, environment=settings)
             sizes = QUICK if args.quick else FULL
             contexts = {name: Context(server, sizes) for name, server in servers.items()}
-            for round_ in range(args.rounds):
-                order = names if round_ % 2 == 0 else names[::-1]
-                for name in order:
-                    contexts[name].run = round_
-                    results[name].append(main_figure(contexts[name], args.workload, runner))
-                print(
-                    f"round {round_ + 1}: "
-                    + "  ".join(f"{name} {results[name][-1]:.0f}" for name in names),
-                    flush=True,
-                )
+            results = interleaved(contexts, args.workload, args.rounds, runner)
         finally:
             for server in servers.values():
                 server.stop()
