@@ -25,6 +25,10 @@ class Config:
     root_secret_key: str | None = None
     # fsync blobs and directories before answering. Only turn off for throwaway test data.
     fsync: bool = True
+    # A plain PUT's metadata row is durable in a journal file (one fdatasync per group of
+    # requests) and reaches DuckDB within a quarter second; off: every PUT waits for its
+    # DuckDB transaction (~20% fewer small PUTs per second under load; BENCHMARKS.md).
+    metadata_journal: bool = True
     # After SIGINT/SIGTERM: seconds /health/ready answers 503 while requests are still served
     # (so a load balancer or Kubernetes can take the instance out first), then seconds
     # in-flight requests get to finish once no new connection is accepted.

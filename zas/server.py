@@ -137,7 +137,9 @@ async def open_server(config: Config) -> AsyncIterator[Server]:
     if removed:
         log.info("removed %d unfinished upload(s) left by an earlier run", removed)
     master_key = load_or_create_master_key(data_dir, config.master_key)
-    meta = await trio.to_thread.run_sync(MetaStore, data_dir / META_FILE)
+    meta = await trio.to_thread.run_sync(
+        functools.partial(MetaStore, data_dir / META_FILE, journal=config.metadata_journal)
+    )
     audit = await trio.to_thread.run_sync(
         functools.partial(AuditLog, data_dir / AUDIT_FILE, max_pending=AUDIT_MAX_PENDING)
     )

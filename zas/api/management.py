@@ -51,6 +51,8 @@ def create_management_app(
     async def prometheus() -> Response:
         if not request.scope.get("zas.metrics_listener"):
             await _metrics_access(guard, metrics_token)
+        # Bucket usage is counted as DuckDB applies rows: journaled PUTs first.
+        await supply_chain.meta.caught_up()
         body, content_type = await trio.to_thread.run_sync(
             metrics.render, request.headers.get("accept")
         )

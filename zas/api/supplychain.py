@@ -279,6 +279,7 @@ def supplychain_blueprint(guard: Guard, chain: SupplyChain) -> Blueprint:
         body = await json_body()
         await guard.check(actions.ZAS_GET_SBOM, "arn:aws:s3:::*")
         sql, max_rows = sql_request(body)
+        await chain.meta.caught_up()  # the views join objects: journaled PUTs first
         result = await guarded_query(
             chain.meta.connection, sql, views=QUERY_VIEWS, max_rows=max_rows, timeout=10.0
         )

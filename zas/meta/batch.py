@@ -348,6 +348,32 @@ class Release:
 
 
 @attrs.frozen
+class JournalApplied:
+    """Records, in the transaction that applies them, that DuckDB holds the metadata
+    journal's entries up to `seq` (zas.meta.journal)."""
+
+    seq: int
+
+    def object_keys(self) -> list[ObjectKey]:
+        return []
+
+    def apply(self, batch: Batch) -> None:
+        batch.con.execute("UPDATE journal_state SET applied_seq = ?", [self.seq])
+
+
+@attrs.frozen
+class Barrier:
+    """Changes nothing: once it is done, DuckDB holds every change committed before it
+    (the writer applies the journaled rows first), so SQL reads see them."""
+
+    def object_keys(self) -> list[ObjectKey]:
+        return []
+
+    def apply(self, batch: Batch) -> None:
+        pass
+
+
+@attrs.frozen
 class CreateBucketRow:
     record: BucketRecord
 

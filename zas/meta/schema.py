@@ -222,6 +222,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "DROP TABLE objects",
         "ALTER TABLE objects_by_id RENAME TO objects",
     ),
+    # 6: the last metadata journal entry DuckDB holds (zas.meta.journal), written in the
+    # transaction that applies the entry, so a replay after a crash skips what is applied.
+    (
+        "CREATE TABLE journal_state (applied_seq UBIGINT NOT NULL)",
+        "INSERT INTO journal_state VALUES (0)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
