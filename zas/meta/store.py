@@ -4,7 +4,10 @@ Measured on the 2-core machine (DESIGN.md): a DuckDB commit costs several millis
 whatever it holds, and a columnar INSERT of 1,000 rows commits in ~15 ms. So every change is
 queued to one writer task, which applies everything that queued up while the previous batch
 committed as one transaction, and wakes each request only after that commit: durable before
-200, yet hundreds of changes per commit under load.
+200, yet hundreds of changes per commit under load. A plain PUT (no preconditions) is
+durable sooner: its row goes to the journal (`zas.meta.journal`, one append and fdatasync per
+group), and DuckDB receives the journaled rows behind the requests, every
+JOURNAL_APPLY_INTERVAL, and before any other change or SQL read, so those see them.
 
 Reads of single objects and buckets come from memory: all buckets, and a bounded cache of
 object rows (including "absent") that the writer updates after each commit. Listings are SQL.
