@@ -25,6 +25,9 @@ class Config:
     root_secret_key: str | None = None
     # fsync blobs and directories before answering. Only turn off for throwaway test data.
     fsync: bool = True
+    # Small blobs are stored, and blobs deleted, by a helper process (zas.storage.blob_process):
+    # its system calls then do not compete for the server's GIL. Off: worker threads do it.
+    blob_process: bool = True
     # After SIGINT/SIGTERM: seconds /health/ready answers 503 while requests are still served
     # (so a load balancer or Kubernetes can take the instance out first), then seconds
     # in-flight requests get to finish once no new connection is accepted.
