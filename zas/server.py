@@ -244,7 +244,7 @@ async def open_server(config: Config) -> AsyncIterator[Server]:
     try:
         async with trio.open_nursery() as nursery:
             if config.blob_process:
-                await nursery.start(_run_blob_process, blobs)
+                await nursery.start(blobs.run_blob_process)
             await nursery.start(_run_writer, server)
             await nursery.start(audit.run)
             await nursery.start(access_log.run)
@@ -274,14 +274,6 @@ def _disk_usage(path: Path) -> tuple[int, int]:
 
 def _paths(value: str) -> tuple[str, ...]:
     return tuple(path.strip() for path in value.split(",") if path.strip())
-
-
-async def _run_blob_process(blobs: LocalBlobStore, *, task_status: trio.TaskStatus[None]) -> None:
-    process = blobs.process = blobs.blob_process()
-    try:
-        await process.run(task_status=task_status)
-    finally:
-        blobs.process = None
 
 
 async def _run_writer(server: Server, *, task_status: trio.TaskStatus[None]) -> None:

@@ -47,8 +47,9 @@ class BlobProcessClient:
         self._socket: trio.socket.SocketType | None = None
         self._send_lock = trio.Lock()
         self._waiting: dict[int, _Waiter] = {}
-        self._next_id = 0
+        self._last_id = 0
         self.pid: int | None = None
+        self.requests_sent = 0
 
     @property
     def alive(self) -> bool:
@@ -65,7 +66,7 @@ class BlobProcessClient:
             )
             theirs.close()
             self.pid = process.pid
-            self._socket = trio.socket.from_stdlib_socket(ours)
+            sock = self._socket = trio.socket.from_stdlib_socket(ours)
             task_status.started()
             try:
                 await self._deliver_replies()
@@ -77,7 +78,9 @@ class BlobProcessClient:
             finally:
                 self._socket = None
                 self._fail_waiting("the blob process exited before it answered")
-                ours.close()  # end of input: the process finishes and exits
+                # End of input: the process finishes and exits. Closed through trio, so a
+                # send blocked on a full socket buffer is woken (ClosedResourceError).
+                sock.close()
                 with trio.CancelScope(shield=True):
                     with trio.move_on_after(EXIT_WAIT):
                         await process.wait()
@@ -98,8 +101,7 @@ class BlobProcessClient:
     async def _call(self, frame_for: Callable[[int], bytes]) -> int:
         if self._socket is None:
             raise StorageError("the blob process is not running")
-        self._next_id += 1
-        request_id = self._next_id
+        request_id = self._last_id = blob_wire.next_request_id(self._last_id)
         waiter = self._waiting[request_id] = _Waiter()
         # Shielded, like a worker thread: once sent, the request is carried out whatever
         # happens to the caller, and a deletion's claim must last until it has.
@@ -110,9 +112,10 @@ class BlobProcessClient:
                     if sock is None:
                         raise StorageError("the blob process is not running")
                     view = memoryview(frame_for(request_id))
+                    self.requests_sent += 1
                     while view:
                         view = view[await sock.send(view) :]
-            except (OSError, StorageError) as exc:
+            except (OSError, trio.ClosedResourceError, StorageError) as exc:
                 self._waiting.pop(request_id, None)
                 raise StorageError(f"the blob process could not be reached: {exc}") from exc
             await waiter.done.wait()

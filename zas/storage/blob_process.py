@@ -37,18 +37,26 @@ def handle(requests: list[blob_wire.Request], blob_dir: str, tmp_dir: str, fsync
     index = 0
     while index < len(requests):
         request = requests[index]
+        if request.problem is not None:
+            replies.append(blob_wire.reply(request.request_id, request.problem))
+            index += 1
+            continue
         if request.op == blob_wire.DELETE:
             replies.append(_delete(request, blob_dir))
             index += 1
             continue
         group = []
-        while index < len(requests) and requests[index].op == blob_wire.STORE:
+        while index < len(requests) and _is_store(requests[index]):
             group.append(requests[index])
             index += 1
         errors = store_small(blob_dir, tmp_dir, [(r.digests[0], r.body) for r in group], fsync)
         for stored, error in zip(group, errors, strict=True):
             replies.append(blob_wire.reply(stored.request_id, _describe(error)))
     return b"".join(replies)
+
+
+def _is_store(request: blob_wire.Request) -> bool:
+    return request.op == blob_wire.STORE and request.problem is None
 
 
 def _delete(request: blob_wire.Request, blob_dir: str) -> bytes:
@@ -75,9 +83,11 @@ def serve(connection: socket.socket, blob_dir: str, tmp_dir: str, fsync: bool) -
 
 def main(argv: list[str]) -> None:
     fd, blob_dir, tmp_dir, fsync = argv
-    # Ctrl-C reaches the whole process group; the server shuts down and closes the socket,
-    # which ends this process after the requests it is handling.
+    # Ctrl-C reaches the whole process group, and a service manager may send SIGTERM to every
+    # process of the service: the server then drains and closes the socket, which ends this
+    # process after the requests it is handling. Until then it keeps serving the server.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     with socket.socket(fileno=int(fd)) as connection:
         serve(connection, blob_dir, tmp_dir, fsync == "1")
 

@@ -4,6 +4,11 @@ A request is `op (1 byte), request id (4), payload length (4)` and the payload: 
 32-byte SHA-256 then the body, for DELETE the 32-byte digests one after another. A reply is
 `request id (4), ok (1), value (8), message length (2)` and the message (UTF-8): the value is
 the bytes a DELETE freed; the message says why a request failed. Standard library only.
+
+Both ends are ours, so a malformed request is a bug; it is still answered (with an error
+naming the problem) rather than ending the process, so one bad frame fails one request.
+Request ids wrap at 2**32 (`next_request_id`); ids only need to be unique among the requests
+waiting for a reply.
 """
 
 from __future__ import annotations
@@ -17,6 +22,12 @@ _REQUEST = struct.Struct("!BII")
 _REPLY = struct.Struct("!IBQH")
 _DIGEST = 32
 MAX_MESSAGE = 1000
+MAX_REQUEST_ID = 0xFFFFFFFF
+
+
+def next_request_id(previous: int) -> int:
+    """The id after `previous`, wrapping within the 4 bytes a frame has for it."""
+    return previous + 1 if previous < MAX_REQUEST_ID else 0
 
 
 class Request(NamedTuple):
@@ -24,6 +35,7 @@ class Request(NamedTuple):
     request_id: int
     digests: list[str]  # hex
     body: bytes  # STORE only
+    problem: str | None = None  # a malformed request: why it cannot be carried out
 
 
 class Reply(NamedTuple):
@@ -63,13 +75,18 @@ class RequestReader:
                 break
             payload = bytes(self._buffer[_REQUEST.size : end])
             del self._buffer[:end]
-            if op == STORE:
-                digest, body = payload[:_DIGEST].hex(), payload[_DIGEST:]
-                requests.append(Request(op, request_id, [digest], body))
-            else:
-                digests = [payload[i : i + _DIGEST].hex() for i in range(0, size, _DIGEST)]
-                requests.append(Request(op, request_id, digests, b""))
+            requests.append(_request(op, request_id, payload))
         return requests
+
+
+def _request(op: int, request_id: int, payload: bytes) -> Request:
+    if op == STORE and len(payload) >= _DIGEST:
+        return Request(op, request_id, [payload[:_DIGEST].hex()], payload[_DIGEST:])
+    if op == DELETE and len(payload) % _DIGEST == 0:
+        digests = [payload[i : i + _DIGEST].hex() for i in range(0, len(payload), _DIGEST)]
+        return Request(op, request_id, digests, b"")
+    problem = f"malformed request: operation {op}, {len(payload)}-byte payload"
+    return Request(op, request_id, [], b"", problem)
 
 
 class ReplyReader:

@@ -57,12 +57,19 @@ class LocalBlobStore:
         self._inline_reads = hasattr(os, "preadv") and hasattr(os, "RWF_NOWAIT")
         self.blob_dir.mkdir(parents=True, exist_ok=True)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
-        # Set by the server while its blob process runs: small commits and deletions go there.
+        # Set by `run_blob_process`: small commits and deletions go there while it is alive.
         self.process: BlobProcessClient | None = None
 
-    def blob_process(self) -> BlobProcessClient:
-        """A blob process for this store; run its `run` in a nursery, then set `process`."""
-        return BlobProcessClient(str(self.blob_dir), str(self.tmp_dir), fsync=self.fsync)
+    async def run_blob_process(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Start a blob process for this store (`zas.storage.blob_process`) and use it until it
+        exits or this is cancelled; run it in a nursery with `nursery.start`. After it has
+        exited, `process` stays set (not alive), and worker threads do its work."""
+        process = self.process = BlobProcessClient(
+            str(self.blob_dir), str(self.tmp_dir), fsync=self.fsync
+        )
+        await process.run(task_status=task_status)
 
     def _process(self) -> BlobProcessClient | None:
         process = self.process
