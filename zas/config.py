@@ -27,8 +27,11 @@ class Config:
     fsync: bool = True
     # A plain PUT's metadata row is durable in a journal file (one fdatasync per group of
     # requests) and reaches DuckDB within a quarter second; off: every PUT waits for its
-    # DuckDB transaction (~20% fewer small PUTs per second under load; BENCHMARKS.md).
+    # DuckDB transaction (BENCHMARKS.md, session 8).
     metadata_journal: bool = True
+    # Small blobs are stored, and blobs deleted, by a helper process (zas.storage.blob_process):
+    # its system calls then do not compete for the server's GIL. Off: worker threads do it.
+    blob_process: bool = True
     # After SIGINT/SIGTERM: seconds /health/ready answers 503 while requests are still served
     # (so a load balancer or Kubernetes can take the instance out first), then seconds
     # in-flight requests get to finish once no new connection is accepted.

@@ -245,6 +245,8 @@ async def open_server(config: Config) -> AsyncIterator[Server]:
     )
     try:
         async with trio.open_nursery() as nursery:
+            if config.blob_process:
+                await nursery.start(blobs.run_blob_process)
             await nursery.start(_run_writer, server)
             await nursery.start(audit.run)
             await nursery.start(access_log.run)

@@ -127,6 +127,7 @@ def test_health_probes_answer_without_credentials(zas: ZasProcess) -> None:
     assert report["components"]["metadata"]["status"] == "ok"
     assert report["components"]["blob_store"]["writable"] is True
     assert report["components"]["metadata_writer"]["status"] == "ok"
+    assert report["components"]["blob_process"]["status"] == "ok"  # on by default
     assert "secret" not in json.dumps(report).lower()
 
 

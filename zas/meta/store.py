@@ -17,7 +17,8 @@ its own cursor.
 Blob garbage collection is decided here, inside the writer, right after the commit that
 dropped the last reference (see `MetaStore.__init__`'s `on_orphans`): deciding in the one
 writer means no concurrent metadata change can slip in between "unreferenced" and "deleted".
-The files are deleted in a worker thread; pins keep an upload of the same bytes safe meanwhile.
+The files are deleted by the blob store (its helper process, or a worker thread); pins keep an
+upload of the same bytes safe meanwhile.
 """
 
 from __future__ import annotations

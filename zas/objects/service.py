@@ -65,9 +65,7 @@ class ObjectService:
         async with self.pins.claim(digests) as claimed:
             if not claimed:
                 return 0
-            freed = await trio.to_thread.run_sync(
-                lambda: sum(self.blobs.delete_now(digest) for digest in claimed)
-            )
+            freed = await self.blobs.delete(claimed)
         self.on_gc(len(claimed), freed)
         return len(claimed)
 

@@ -68,6 +68,9 @@ async def component_report(
         "blob_store": {"status": "ok" if store_ok else "fail", **store},
         "metadata_writer": {"status": "ok" if writer_alive else "fail"},
     }
+    if blobs.process is not None:
+        # Without it worker threads store and delete blobs: slower, still correct.
+        components["blob_process"] = {"status": "ok" if blobs.process.alive else "degraded"}
     if audit is not None:
         components["audit_log"] = {
             "status": "ok" if audit.dropped == 0 else "degraded",

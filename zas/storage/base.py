@@ -17,7 +17,7 @@ Every implementation passes `zas.storage.conformance.check_blob_store`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -74,6 +74,11 @@ class BlobStore(Protocol):
         """Remove a blob; returns the bytes freed (0 if it was already gone). Synchronous on
         purpose: callers decide and delete without a checkpoint in between, so no concurrent
         commit of the same digest can interleave."""
+        ...
+
+    async def delete(self, digests: Sequence[str]) -> int:
+        """Remove blobs off the event loop; returns the bytes freed. Callers claim the digests
+        first (see zas.objects.ingest.BlobPins) so no commit of the same content interleaves."""
         ...
 
     async def list_digests(self) -> list[str]: ...

@@ -109,6 +109,17 @@ async def check_delete(store: BlobStore) -> None:
         raise AssertionError("reading a deleted blob raises BlobNotFound")
 
 
+async def check_delete_many(store: BlobStore) -> None:
+    first = await _put(store, b"first to go")
+    second = await _put(store, b"second to go" * 1000)
+    kept = await _put(store, b"kept")
+    freed = await store.delete([first, second])
+    assert freed == len(b"first to go") + len(b"second to go" * 1000), "delete: bytes freed"
+    assert await store.size_of(first) is None and await store.size_of(second) is None
+    assert await store.delete([first, second]) == 0, "deleting twice frees nothing"
+    assert await _read_all(store, kept) == b"kept", "delete leaves other blobs alone"
+
+
 class _Abort(Exception):
     pass
 
@@ -121,6 +132,7 @@ CHECKS = (
     check_uncommitted_write_leaves_nothing,
     check_identical_content_stored_once,
     check_delete,
+    check_delete_many,
 )
 
 

@@ -9,7 +9,8 @@ while the next is received: hashlib and os.write release the GIL, so the event l
 answering other requests during a large upload (DESIGN.md: MD5 ~620 MB/s per core). Writeback
 to disk is started as each buffer is written (sync_file_range), so the final fsync is short.
 Small bodies take a shorter way: hashed on the event loop, then written, fsynced and moved into
-place in one worker-thread hop.
+place by the blob process (`zas.storage.blob_process`) when the server runs one, else in one
+worker-thread hop. Deletions go the same way.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import functools
 import hashlib
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import BinaryIO, Generic, TypeVar
@@ -29,7 +30,9 @@ from typing import BinaryIO, Generic, TypeVar
 import outcome
 import trio
 
+from zas.storage import layout
 from zas.storage.base import BlobInfo, BlobNotFound, StorageError
+from zas.storage.blob_client import BlobProcessClient
 from zas.storage.checksums import Checksummer
 
 WRITE_BUFFER = 1024 * 1024
@@ -54,9 +57,26 @@ class LocalBlobStore:
         self._inline_reads = hasattr(os, "preadv") and hasattr(os, "RWF_NOWAIT")
         self.blob_dir.mkdir(parents=True, exist_ok=True)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        # Set by `run_blob_process`: small commits and deletions go there while it is alive.
+        self.process: BlobProcessClient | None = None
+
+    async def run_blob_process(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Start a blob process for this store (`zas.storage.blob_process`) and use it until it
+        exits or this is cancelled; run it in a nursery with `nursery.start`. After it has
+        exited, `process` stays set (not alive), and worker threads do its work."""
+        process = self.process = BlobProcessClient(
+            str(self.blob_dir), str(self.tmp_dir), fsync=self.fsync
+        )
+        await process.run(task_status=task_status)
+
+    def _process(self) -> BlobProcessClient | None:
+        process = self.process
+        return process if process is not None and process.alive else None
 
     def path_of(self, sha256: str) -> Path:
-        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+        if not layout.is_digest(sha256):
             raise BlobNotFound(f"not a SHA-256 digest: {sha256[:80]!r}")
         return self.blob_dir / sha256[:2] / sha256
 
@@ -162,13 +182,19 @@ class LocalBlobStore:
         return stat.st_size
 
     def delete_now(self, sha256: str) -> int:
-        path = self.path_of(sha256)
-        try:
-            size = os.stat(path).st_size
-            os.unlink(path)
-        except FileNotFoundError:
-            return 0
-        return size
+        return layout.delete_blob(str(self.path_of(sha256)))
+
+    async def delete(self, digests: Sequence[str]) -> int:
+        """Delete blobs, off the event loop; the bytes freed."""
+        for digest in digests:
+            self.path_of(digest)  # not a digest: BlobNotFound before anything is deleted
+        process = self._process()
+        if process is not None:
+            try:
+                return await process.delete(digests)
+            except StorageError:
+                pass  # deleting is idempotent: a worker thread finishes the job
+        return await trio.to_thread.run_sync(lambda: sum(self.delete_now(d) for d in digests))
 
     async def list_digests(self) -> list[str]:
         def scan() -> list[str]:
@@ -191,13 +217,8 @@ class LocalBlobStore:
         return await trio.to_thread.run_sync(remove)
 
     def _sync_dir(self, directory: Path) -> None:
-        if not self.fsync:
-            return
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        if self.fsync:
+            layout.sync_dir(str(directory))
 
 
 class _ThreadJob(Generic[T]):
@@ -339,22 +360,33 @@ class LocalBlobWriter:
 
     async def commit(self) -> BlobInfo:
         info = await self.finish()
-        await trio.to_thread.run_sync(self._write_small_and_move, info.sha256)
+        small, self._small = self._small, None
+        process = self._store._process()
+        if small is not None and process is not None:
+            await process.store(info.sha256, small)
+        else:
+            await trio.to_thread.run_sync(self._store_or_place, small, info.sha256)
         self._committed = True
         return info
 
-    def _write_small_and_move(self, sha256: str) -> None:
-        """Worker thread: a small body held in memory is written and fsynced only if its
-        content is not stored yet, then moved into place like any other blob."""
-        small, self._small = self._small, None
+    def _store_or_place(self, small: bytearray | None, sha256: str) -> None:
+        """Worker thread: a small body held in memory is stored like the blob process would
+        (not written if its content is stored already); a finished temp file is moved into
+        place."""
+        store = self._store
         if small is not None:
-            if self._store.path_of(sha256).exists():
-                return  # identical content is already stored: nothing to write
-            self._write(small)
-            if self._store.fsync:
-                assert self._fd is not None
-                os.fsync(self._fd)
-        self._move_into_place(sha256)
+            (error,) = layout.store_small(
+                str(store.blob_dir), str(store.tmp_dir), [(sha256, small)], store.fsync
+            )
+            if error is not None:
+                raise error
+            return
+        self._close_fd()
+        directory = layout.place(
+            str(self._path), str(store.path_of(sha256)), str(store.blob_dir), store.fsync
+        )
+        if directory is not None and store.fsync:
+            layout.sync_dir(directory)
 
     def _absorb_and_sync(self, buffer: bytearray) -> None:
         if buffer or self._fd is None:  # an empty blob still needs its (empty) file
@@ -362,23 +394,6 @@ class LocalBlobWriter:
         if self._store.fsync:
             assert self._fd is not None
             os.fsync(self._fd)
-
-    def _move_into_place(self, sha256: str) -> None:
-        final = self._store.path_of(sha256)
-        self._close_fd()
-        if final.exists():
-            # Identical content is already stored: keep the existing blob.
-            os.unlink(self._path)
-            return
-        try:
-            final.parent.mkdir()
-        except FileExistsError:
-            pass
-        else:
-            # A new fan-out directory: its entry in the parent must survive a crash too.
-            self._store._sync_dir(self._store.blob_dir)
-        os.replace(self._path, final)
-        self._store._sync_dir(final.parent)
 
     def _close_fd(self) -> None:
         if self._fd is not None:
