@@ -54,7 +54,9 @@ MAX_PART_SIZE = 5 * 1024**3
 
 
 def new_upload_id() -> str:
-    return secrets.token_urlsafe(32)
+    """256 random bits in hex. Not base64url: one id in 64 began with "-", which s3cmd's
+    `listmp s3://bucket/key <upload-id>` (and any command line) takes for an option."""
+    return secrets.token_hex(32)
 
 
 class MultipartUploads:
