@@ -67,18 +67,11 @@ def test_stores_land_complete_under_their_content_address(tmp_path: Path) -> Non
 
 
 def test_a_group_is_fsynced_file_by_file_and_each_directory_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fsynced: list[str]
 ) -> None:
     """Durable before the reply: every new file is fsynced before its rename, a new fan-out
     directory's entry in its parent, and the directory holding the group's blobs once."""
-    synced: list[str] = []
-    real_fsync = os.fsync
-
-    def recording_fsync(fd: int) -> None:
-        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", recording_fsync)
+    synced = fsynced
     dirs = Dirs(tmp_path)
     bodies = bodies_in_fan_out("cd", 4)
     replies = dirs.handle(*(store(n, body) for n, body in enumerate(bodies)))

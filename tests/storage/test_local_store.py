@@ -83,18 +83,11 @@ def test_concurrent_first_blobs_of_one_fan_out_directory_all_land(tmp_path: Path
 
 
 def test_a_new_fan_out_directory_is_made_durable_in_its_parent(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fsynced: list[str]
 ) -> None:
     """A crash must not lose the directory entry that leads to a durable blob: the parent
     is fsynced when a fan-out directory is created, and not for later blobs in it."""
-    synced: list[str] = []
-    real_fsync = os.fsync
-
-    def recording_fsync(fd: int) -> None:
-        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", recording_fsync)
+    synced = fsynced
     store = LocalBlobStore(tmp_path)
     first, second = bodies_in_fan_out("ab", 2)
 
