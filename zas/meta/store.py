@@ -442,9 +442,12 @@ class MetaStore:
 
     def _journalable(self, change: Any) -> bool:
         """A PUT without preconditions into an existing bucket: its outcome does not depend
-        on the current row, so it can be answered before DuckDB has it."""
+        on the current row, so it can be answered before DuckDB has it. Not while DuckDB
+        has JOURNAL_APPLY_ROWS waiting (it failed to take them): PUTs then wait for DuckDB,
+        and fail if it still fails, instead of piling up in memory."""
         return (
             self._journal_puts
+            and len(self._journal_rows) < JOURNAL_APPLY_ROWS
             and type(change) is changes.PutObjectRow
             and change.preconditions == NO_PRECONDITIONS
             and change.record.bucket in self._buckets
