@@ -26,7 +26,7 @@ class Config:
     # fsync blobs and directories before answering. Only turn off for throwaway test data.
     fsync: bool = True
     # A plain PUT's metadata row is durable in a journal file (one fdatasync per group of
-    # requests) and reaches DuckDB within a quarter second; off: every PUT waits for its
+    # requests) and reaches DuckDB within a second; off: every PUT waits for its
     # DuckDB transaction (BENCHMARKS.md, session 8).
     metadata_journal: bool = True
     # Small blobs are stored, and blobs deleted, by a helper process (zas.storage.blob_process):

@@ -54,7 +54,7 @@ def test_puts_acknowledged_from_the_metadata_journal_survive_kill_9(
     fresh_zas: ZasProcess,
 ) -> None:
     """Plain PUTs are answered once their rows are in `meta.duckdb.journal`; DuckDB receives
-    them within 0.25 s. Killed before that, the restart must replay them (the last write of a
+    them within 1 s. Killed before that, the restart must replay them (the last write of a
     key wins) and nothing else."""
     s3 = fresh_zas.start().client()
     s3.create_bucket(Bucket="journaled")

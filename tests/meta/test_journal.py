@@ -134,7 +134,7 @@ def test_journaled_rows_reach_duckdb_within_the_interval_without_any_read(
 ) -> None:
     async def body(store: MetaStore) -> None:
         await store.put_object(record("k"))
-        for _ in range(100):  # the interval is 0.25 s; allow a loaded machine 5 s
+        for _ in range(100):  # the interval is 1 s; allow a loaded machine 5 s
             if objects_in_duckdb(store):
                 break
             await trio.sleep(0.05)

@@ -64,9 +64,10 @@ log = logging.getLogger("zas.meta")
 # Largest number of changes committed in one transaction.
 MAX_BATCH = 1000
 # Journaled PUT rows (zas.meta.journal) are applied to DuckDB this many seconds after the
-# first of them, or once this many are waiting: one transaction per quarter second under
-# load instead of one per group of requests.
-JOURNAL_APPLY_INTERVAL = 0.25
+# first of them, or once this many are waiting: one transaction per second under load
+# instead of one per group of requests. After 100,000 objects an apply costs ~85 ms, and
+# 1 s measured 1.12x the PUT rate of 0.25 s (BENCHMARKS.md, session 8).
+JOURNAL_APPLY_INTERVAL = 1.0
 JOURNAL_APPLY_ROWS = MAX_BATCH
 NO_PRECONDITIONS = Preconditions()
 # Object rows (present or absent) kept in memory for HEAD/GET.
