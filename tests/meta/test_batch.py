@@ -13,6 +13,7 @@ import attrs
 import duckdb
 import pytest
 
+from tests.meta.samples import every_column_record
 from zas.meta.batch import (
     AbortUploadRow,
     Batch,
@@ -30,7 +31,6 @@ from zas.meta.evidence import SweepStaleEvidence
 from zas.meta.records import (
     BlobRef,
     BucketRecord,
-    ChecksumValue,
     ObjectRecord,
     PartRecord,
     UploadRecord,
@@ -292,26 +292,7 @@ def test_a_digest_many_objects_share_stays_until_the_last_one_goes(con: Any) -> 
 def test_every_column_survives_a_batch_of_one_and_a_batch_of_many(con: Any) -> None:
     """A batch of one change writes and reads its row with single-row statements, a larger
     batch with columnar ones: both must give back exactly the record that went in."""
-    full = ObjectRecord(
-        "bkt",
-        "full",
-        12,
-        "9" * 32,
-        "8" * 64,
-        NOW,
-        ObjectMetadata(
-            content_type="text/plain",
-            content_encoding="gzip",
-            content_disposition="attachment",
-            content_language="en",
-            cache_control="no-cache",
-            expires="Thu, 01 Dec 2033 16:00:00 GMT",
-            user=(("owner", "ci"), ("team", "é")),
-        ),
-        parts=(BlobRef("6" * 64, 5), BlobRef("7" * 64, 7)),
-        tags=(("stage", "release"),),
-        checksum=ChecksumValue("CRC32C", "AAAAAA==-2", "COMPOSITE"),
-    )
+    full = every_column_record("full", NOW)
     commit(con, {"bkt": BUCKET}, [PutObjectRow(full)])
     assert rows(con) == {"full": full}
 

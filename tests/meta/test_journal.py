@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 import trio
 
+from tests.meta.samples import every_column_record
 from zas.meta.journal import Journal, JournalEntry, decode, encode
-from zas.meta.records import BlobRef, BucketRecord, ChecksumValue, ObjectRecord
+from zas.meta.records import BucketRecord, ObjectRecord
 from zas.meta.store import MetaStore
 from zas.protocol.conditions import Preconditions
 from zas.protocol.errors import PreconditionFailed
@@ -26,27 +27,8 @@ def record(key: str, digest: str = "a" * 64, bucket: str = "bkt") -> ObjectRecor
 
 
 def full_record() -> ObjectRecord:
-    """Every column set, so a round trip that drops one shows."""
-    return ObjectRecord(
-        "bkt",
-        "dir/ключ €.tar.gz",
-        10,
-        "f" * 32 + "-2",
-        "b" * 64,
-        NOW,
-        ObjectMetadata(
-            content_type="application/gzip",
-            content_encoding="gzip",
-            content_disposition="attachment",
-            content_language="de",
-            cache_control="no-cache",
-            expires="Wed, 21 Oct 2026 07:28:00 GMT",
-            user=(("build", "42"), ("team", "säurefest")),
-        ),
-        parts=(BlobRef("c" * 64, 4), BlobRef("d" * 64, 6)),
-        tags=(("stage", "release"),),
-        checksum=ChecksumValue("crc32c", "AAAAAA==", "COMPOSITE"),
-    )
+    """Every column set, under a non-ASCII key, so a round trip that drops one shows."""
+    return every_column_record("dir/ключ €.tar.gz", NOW)
 
 
 def journal_path(database: Path) -> Path:

@@ -115,10 +115,6 @@ class Journal:
         os.ftruncate(self._fd, 0)
         self._size = 0
 
-    @property
-    def size(self) -> int:
-        return self._size
-
     def close(self) -> None:
         os.close(self._fd)
 
