@@ -107,6 +107,20 @@ def test_a_known_workload_moves_each_metric_by_exactly_its_size(observed: ZasPro
     assert ("process_resident_memory_bytes", ()) in after
 
 
+def test_the_garbage_collector_rarely_runs_under_load(
+    observed: ZasProcess,
+) -> None:
+    """zas.server.settle_gc: with Python's defaults, these 300 PUTs ran the young
+    generation ~190 times (measured by disabling it); with it, ~6."""
+    assert signed("PUT", observed, "/collected").status == 200
+    before = scrape(observed)
+    for index in range(300):
+        assert signed("PUT", observed, f"/collected/k{index:03d}", b"x").status == 200
+    after = scrape(observed)
+    young = delta(before, after, "python_gc_collections_total", generation="0")
+    assert young <= 20, young
+
+
 def test_bad_signatures_count_as_failed_authentication(observed: ZasProcess) -> None:
     before = scrape(observed)
     url = observed.endpoint + "/metered/x"

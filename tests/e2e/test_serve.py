@@ -1,7 +1,9 @@
-"""`zas serve`: defaults, generated root credentials, YAML config and ZAS_* overrides, probes."""
+"""`zas serve`: defaults, generated root credentials, YAML config and ZAS_* overrides, probes,
+the garbage collector's settings."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -16,6 +18,7 @@ import boto3
 from botocore.config import Config
 
 from tests.zasproc import ZasProcess, free_port
+from zas.server import GC_YOUNG_THRESHOLD, settle_gc
 
 
 def _wait_for_line(
@@ -141,3 +144,16 @@ def test_console_script_is_installed() -> None:
     )
     assert result.returncode == 0
     assert "--data-dir" in result.stdout and "--listen" in result.stdout
+
+
+def test_settle_gc_freezes_start_up_objects_and_raises_the_young_threshold() -> None:
+    """What `zas serve` does once started (in this process, then undone): full collections
+    no longer walk the modules and objects start-up left, which paused the loop ~80 ms."""
+    saved = gc.get_threshold()
+    try:
+        settle_gc()
+        assert gc.get_freeze_count() > 10_000  # this test process's modules, at least
+        assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, saved[1], saved[2])
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*saved)
