@@ -71,27 +71,24 @@ def test_a_group_is_fsynced_file_by_file_and_each_directory_once(
 ) -> None:
     """Durable before the reply: every new file is fsynced before its rename, a new fan-out
     directory's entry in its parent, and the directory holding the group's blobs once."""
-    synced = fsynced
     dirs = Dirs(tmp_path)
     bodies = bodies_in_fan_out("cd", 4)
     replies = dirs.handle(*(store(n, body) for n, body in enumerate(bodies)))
     assert [reply.error for reply in replies] == [None] * 4
-    temp_files = [path for path in synced if path.startswith(str(dirs.tmp_dir))]
+    temp_files = [path for path in fsynced if path.startswith(str(dirs.tmp_dir))]
     assert len(temp_files) == 4
-    assert synced.count(str(dirs.blob_dir)) == 1
-    assert synced.count(str(dirs.blob_dir / "cd")) == 1
-    assert synced.index(str(dirs.blob_dir)) < synced.index(str(dirs.blob_dir / "cd"))
+    assert fsynced.count(str(dirs.blob_dir)) == 1
+    assert fsynced.count(str(dirs.blob_dir / "cd")) == 1
+    assert fsynced.index(str(dirs.blob_dir)) < fsynced.index(str(dirs.blob_dir / "cd"))
 
 
 def test_without_fsync_nothing_is_fsynced_and_the_blobs_still_land(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fsynced: list[str]
 ) -> None:
-    synced: list[int] = []
-    monkeypatch.setattr(os, "fsync", synced.append)
     dirs = Dirs(tmp_path)
     assert dirs.handle(store(1, b"unsynced"), fsync=False) == [Reply(1, None, 0)]
     assert dirs.path(sha(b"unsynced")).read_bytes() == b"unsynced"
-    assert synced == []
+    assert fsynced == []
 
 
 def test_identical_content_is_stored_once(tmp_path: Path) -> None:

@@ -87,19 +87,18 @@ def test_a_new_fan_out_directory_is_made_durable_in_its_parent(
 ) -> None:
     """A crash must not lose the directory entry that leads to a durable blob: the parent
     is fsynced when a fan-out directory is created, and not for later blobs in it."""
-    synced = fsynced
     store = LocalBlobStore(tmp_path)
     first, second = bodies_in_fan_out("ab", 2)
 
     trio.run(put, store, first)
     parent = str(tmp_path / "blobs" / "sha256")
     fan_out = f"{parent}/ab"
-    assert synced.count(parent) == 1
-    assert synced.index(parent) < synced.index(fan_out)
-    synced.clear()
+    assert fsynced.count(parent) == 1
+    assert fsynced.index(parent) < fsynced.index(fan_out)
+    fsynced.clear()
     trio.run(put, store, second)
-    assert parent not in synced
-    assert fan_out in synced
+    assert parent not in fsynced
+    assert fan_out in fsynced
 
 
 def test_leftover_temp_files_are_removed_on_request(tmp_path: Path) -> None:
