@@ -65,8 +65,9 @@ log = logging.getLogger("zas.meta")
 MAX_BATCH = 1000
 # Journaled PUT rows (zas.meta.journal) are applied to DuckDB this many seconds after the
 # first of them, or once this many are waiting: one transaction per second under load
-# instead of one per group of requests. After 100,000 objects an apply costs ~85 ms, and
-# 1 s measured 1.12x the PUT rate of 0.25 s (BENCHMARKS.md, session 8).
+# instead of one per group of requests. With 100,000 objects an apply of 300 rows costs
+# ~50 ms of DuckDB (BENCHMARKS.md, session 9), and 1 s measured 1.12x the PUT rate of
+# 0.25 s after the fill (session 8).
 JOURNAL_APPLY_INTERVAL = 1.0
 JOURNAL_APPLY_ROWS = MAX_BATCH
 NO_PRECONDITIONS = Preconditions()
