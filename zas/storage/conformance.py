@@ -7,6 +7,7 @@ raises AssertionError naming the broken rule. Used by tests/storage for each bac
 from __future__ import annotations
 
 import hashlib
+import os
 import zlib
 from collections.abc import Awaitable, Callable
 
@@ -41,6 +42,26 @@ async def check_round_trip_and_digests(store: BlobStore) -> None:
     assert await _read_all(store, info.sha256) == data, "read returns the bytes written"
     assert await store.size_of(info.sha256) == len(data)
     assert info.sha256 in await store.list_digests()
+
+
+async def check_chunks_of_any_size(store: BlobStore) -> None:
+    """Chunks that straddle a store's internal buffers, and one chunk larger than several."""
+    data = os.urandom(5 * 1024 * 1024 + 12345)
+    sizes = [1, 100_003, 1024 * 1024 - 7, 3 * 1024 * 1024 + 9, 65536]
+    chunks, offset = [], 0
+    for size in sizes:
+        chunks.append(data[offset : offset + size])
+        offset += size
+    chunks.append(data[offset:])
+    async with store.open_writer(["crc32"]) as writer:
+        for chunk in chunks:
+            await writer.write(chunk)
+        info = await writer.commit()
+    assert info.sha256 == hashlib.sha256(data).hexdigest(), "sha256 across odd chunks"
+    assert info.md5 == hashlib.md5(data).hexdigest(), "md5 across odd chunks"
+    assert info.checksum("crc32") == zlib.crc32(data).to_bytes(4, "big"), "crc32 across odd chunks"
+    assert info.size == len(data), "size across odd chunks"
+    assert await _read_all(store, info.sha256) == data, "bytes across odd chunks"
 
 
 async def check_extra_checksums(store: BlobStore) -> None:
@@ -126,6 +147,7 @@ class _Abort(Exception):
 
 CHECKS = (
     check_round_trip_and_digests,
+    check_chunks_of_any_size,
     check_empty_blob,
     check_extra_checksums,
     check_ranges,
