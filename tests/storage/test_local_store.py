@@ -153,3 +153,29 @@ def test_a_missing_blob_is_not_found_on_the_event_loop_path(tmp_path: Path) -> N
                 pass
 
     trio.run(main)
+
+
+def test_a_write_cancelled_while_a_buffer_is_in_a_worker_thread_leaves_no_temp_file(
+    tmp_path: Path,
+) -> None:
+    """Cancelled while waiting for the previous buffer's worker thread (a client gone mid-upload,
+    a shutdown), the writer must still wait for that thread before it cleans up: the thread
+    creates and writes the temp file, so a cleanup that ran first would leave the file behind
+    (or close a descriptor the thread was writing to)."""
+    store = LocalBlobStore(tmp_path, fsync=False)
+    megabyte = os.urandom(1024 * 1024)
+
+    async def cancelled_upload() -> None:
+        with trio.CancelScope() as scope:
+            async with store.open_writer() as writer:
+                await writer.write(megabyte)  # a full buffer: handed to a worker thread
+                scope.cancel()
+                await writer.write(megabyte)  # waits for that thread: cancelled here
+        assert scope.cancelled_caught
+
+    async def main() -> None:
+        for _ in range(20):
+            await cancelled_upload()
+
+    trio.run(main)
+    assert list((tmp_path / "tmp").iterdir()) == []

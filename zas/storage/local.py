@@ -139,8 +139,8 @@ class LocalBlobStore:
                         raise StorageError(f"blob {sha256} is shorter than expected")
                     return
                 assert ahead is not None
-                job, ahead = ahead, None
-                chunk = await job.wait()
+                chunk = await ahead.wait()  # if cancelled, still `ahead` for the `finally`
+                ahead = None
         finally:
             if ahead is not None:  # abandoned mid-stream: the read must end before the close
                 with trio.CancelScope(shield=True), contextlib.suppress(Exception):
@@ -334,9 +334,13 @@ class LocalBlobWriter:
         self._pending = _ThreadJob(functools.partial(self._absorb, buffer))
 
     async def wait_pending(self) -> None:
+        """Wait for the buffer in the worker thread; raise what the thread raised. The job is
+        forgotten only once it has succeeded: a cancelled wait leaves it pending, so that
+        `open_writer`'s cleanup waits for the thread before it closes and deletes the file
+        the thread writes to."""
         if self._pending is not None:
-            job, self._pending = self._pending, None
-            await job.wait()
+            await self._pending.wait()
+            self._pending = None
 
     async def finish(self) -> BlobInfo:
         if self._info is not None:
