@@ -158,10 +158,10 @@ def test_a_missing_blob_is_not_found_on_the_event_loop_path(tmp_path: Path) -> N
 def test_a_write_cancelled_while_a_buffer_is_in_a_worker_thread_leaves_no_temp_file(
     tmp_path: Path,
 ) -> None:
-    """Cancelled while waiting for the previous buffer's worker thread (a client gone mid-upload,
-    a shutdown), the writer must still wait for that thread before it cleans up: the thread
-    creates and writes the temp file, so a cleanup that ran first would leave the file behind
-    (or close a descriptor the thread was writing to)."""
+    """Cancelled while waiting for the previous buffer's worker thread (an upload still running
+    when a shutdown's grace period ends), the writer must still wait for that thread before it
+    cleans up: the thread creates and writes the temp file, so a cleanup that ran first would
+    leave the file behind (or close a descriptor the thread was writing to)."""
     store = LocalBlobStore(tmp_path, fsync=False)
     megabyte = os.urandom(1024 * 1024)
 
