@@ -276,8 +276,11 @@ class IamDirectory:
         try:
             return await self._meta.change(change)
         finally:
-            # Also after a refused change: a concurrent one may have committed meanwhile.
-            await self.reload()
+            # Also after a refused change: a concurrent one may have committed meanwhile. And
+            # after a cancelled one, which still committed (MetaStore waits for it): a revoked
+            # key must stop working now, not at the next change.
+            with trio.CancelScope(shield=True):
+                await self.reload()
 
     def _install(self, snapshot: IamSnapshot) -> None:
         secrets_by_key: dict[str, tuple[str, str]] = {}

@@ -146,6 +146,7 @@ class MetaStore:
         # Bumped after every commit; a read that spans a commit does not fill the cache.
         self._commit_seq = 0
         self.batches_committed = 0
+        self._in_hand: list[_Pending] = []  # the writer's current batch
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -155,25 +156,45 @@ class MetaStore:
         """The single writer. Run it in a nursery the app owns; cancel it to stop."""
         task_status.started()
         async with self._receive:
-            while True:
-                batch = await self._next_batch()
-                if batch and all(self._journalable(item.change) for item in batch):
-                    await self._journal_batch(batch)
-                elif batch:
-                    # Everything else reads or changes what the journaled rows may touch:
-                    # DuckDB gets them first, so the changes apply in the order they came.
-                    if await self._apply_journal():
-                        work = [p for p in batch if not isinstance(p.change, changes.Barrier)]
-                        if work:
-                            await self._commit_batch(work)
-                    else:
-                        _fail(batch, "The metadata store could not apply its journal.")
-                    for pending in batch:
-                        pending.done.set()
-                if len(self._journal_rows) >= JOURNAL_APPLY_ROWS or (
-                    trio.current_time() >= self._journal_due
-                ):
-                    await self._apply_journal()
+            try:
+                await self._write()
+            finally:
+                # Stopped: callers wait for a sent change even when cancelled (`_submit`), so
+                # every change in hand or still queued gets its answer.
+                self._answer_left("The metadata store stopped before it confirmed the change.")
+
+    def _answer_left(self, message: str) -> None:
+        left = list(self._in_hand)
+        while True:
+            try:
+                left.append(self._receive.receive_nowait())
+            except (trio.WouldBlock, trio.EndOfChannel):
+                break
+        for pending in left:
+            if not pending.done.is_set():
+                _fail([pending], message)
+                pending.done.set()
+
+    async def _write(self) -> None:
+        while True:
+            batch = self._in_hand = await self._next_batch()
+            if batch and all(self._journalable(item.change) for item in batch):
+                await self._journal_batch(batch)
+            elif batch:
+                # Everything else reads or changes what the journaled rows may touch:
+                # DuckDB gets them first, so the changes apply in the order they came.
+                if await self._apply_journal():
+                    work = [p for p in batch if not isinstance(p.change, changes.Barrier)]
+                    if work:
+                        await self._commit_batch(work)
+                else:
+                    _fail(batch, "The metadata store could not apply its journal.")
+                for pending in batch:
+                    pending.done.set()
+            if len(self._journal_rows) >= JOURNAL_APPLY_ROWS or (
+                trio.current_time() >= self._journal_due
+            ):
+                await self._apply_journal()
 
     async def _next_batch(self) -> list[_Pending]:
         """The changes queued up, waiting no later than the journal's due time ([] then)."""
@@ -392,10 +413,19 @@ class MetaStore:
         pending = _Pending(change)
         with tracer().span("metadata.commit"):
             await self._send.send(pending)
-            await pending.done.wait()
+            # Once sent, the writer applies the change whatever happens to this task, so wait
+            # for its outcome even when cancelled: a caller's cleanup (a blob pin released, an
+            # in-memory view reloaded) must not run while its change is still to be committed.
+            with trio.CancelScope(shield=True):
+                await pending.done.wait()
+        await trio.lowlevel.checkpoint_if_cancelled()  # now the cancellation may land
         if pending.error is not None:
             raise pending.error
         return pending.result
+
+    def queued(self) -> int:
+        """Changes sent to the writer that it has not taken yet."""
+        return self._send.statistics().current_buffer_used
 
     def memory_bytes(self) -> int:
         """Bytes DuckDB holds for the metadata database (worker thread: it runs a query)."""

@@ -128,7 +128,10 @@ class SupplyChain:
         try:
             return await self.meta.change(change)
         finally:
-            await self.reload()
+            # Shielded: a cancelled change has still committed (MetaStore waits for it), and
+            # a disabled key or a new policy must take effect now.
+            with trio.CancelScope(shield=True):
+                await self.reload()
 
     async def sweep(self) -> None:
         """Start-up: drop evidence whose object is gone or holds other bytes."""
@@ -299,13 +302,16 @@ class SupplyChain:
         try:
             await self.meta.change(rows.AddEvidence(record, components))
         except BaseException:
-            await self.reload()
+            with trio.CancelScope(shield=True):
+                await self.reload()
             raise
-        async with self._lock:  # after any reload that read the database before this commit
-            known = self._snapshot.evidence.setdefault((record.bucket, record.key), [])
-            if all(item.id != record.id for item in known):  # ... and not one that read after
-                known.append(attrs.evolve(record, document=b""))
-            self._outcomes.clear()
+        # Shielded: the row is committed, so memory must get it even if we were cancelled.
+        with trio.CancelScope(shield=True):
+            async with self._lock:  # after any reload that read the database before the commit
+                known = self._snapshot.evidence.setdefault((record.bucket, record.key), [])
+                if all(item.id != record.id for item in known):  # ... not one that read after
+                    known.append(attrs.evolve(record, document=b""))
+                self._outcomes.clear()
         return record
 
     def _record(
