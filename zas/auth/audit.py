@@ -27,6 +27,7 @@ import binascii
 import contextlib
 import datetime as dt
 import decimal
+import functools
 import json
 import logging
 import math
@@ -39,6 +40,7 @@ from typing import Any
 
 import attrs
 import duckdb
+import outcome
 import trio
 
 from zas.auth.audit_sql import AUDIT_VIEWS, AuditQueryError, AuditQueryTimeout, check_query
@@ -583,6 +585,9 @@ class AuditLog:
         return self._cursors.query(sql, params)
 
 
+INTERRUPT_REPEAT = 0.01  # seconds between interrupts of a cancelled analyst query
+
+
 def _interrupt(cursor: Any) -> None:
     """Ask DuckDB to stop the cursor's query: sets a flag, never blocks, so it may run on the
     event loop. The query may have just finished and closed the cursor."""
@@ -601,18 +606,39 @@ async def guarded_query(
     """An analyst's SELECT over `views` of `connection`'s database, through the guard
     (`zas.auth.audit_sql`), row-limited, interrupted after `timeout` seconds. Shared by the
     audit log and the SBOM component index."""
-    # A cursor of its own: interrupt() stops this query and nothing else. The thread is
-    # abandoned on cancellation (a trio deadline cannot stop DuckDB); it is interrupted
-    # instead, stops within milliseconds and closes the cursor itself.
+    # A cursor of its own: interrupt() stops this query and nothing else. A trio deadline
+    # cannot stop DuckDB, so on cancellation (the timeout, a client gone, a shutdown) the
+    # query is interrupted instead, and the wait goes on until its thread has finished. The
+    # interrupt is repeated: DuckDB ignores one that arrives before the statement runs
+    # (while the guard checks it), and a query left running would hold the connection (its
+    # close() then fails) and a core.
     cursor = await trio.to_thread.run_sync(connection.cursor)
+    finished = trio.Event()
+    results: list[outcome.Outcome[QueryResult]] = []
+    token = trio.lowlevel.current_trio_token()
+
+    def deliver(result: outcome.Outcome[QueryResult]) -> None:
+        def store() -> None:
+            results.append(result)
+            finished.set()
+
+        token.run_sync_soon(store)
+
+    # Started here rather than by trio.to_thread, so the thread surely runs (and closes the
+    # cursor) whatever happens to this task, and `finished` surely gets set.
+    work = functools.partial(_run_analyst_query, cursor, sql, max_rows, tuple(views))
+    trio.lowlevel.start_thread_soon(work, deliver)
     with trio.move_on_after(timeout):
         try:
-            return await trio.to_thread.run_sync(
-                _run_analyst_query, cursor, sql, max_rows, tuple(views), abandon_on_cancel=True
-            )
+            await finished.wait()
         except trio.Cancelled:
-            _interrupt(cursor)
+            with trio.CancelScope(shield=True):
+                while not finished.is_set():
+                    _interrupt(cursor)
+                    with trio.move_on_after(INTERRUPT_REPEAT):
+                        await finished.wait()
             raise
+        return results[0].unwrap()
     raise AuditQueryTimeout(f"query stopped: it ran longer than {timeout:g} s")
 
 
