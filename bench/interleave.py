@@ -152,6 +152,23 @@ def render_c1(
     return lines
 
 
+def render_c32(c32: dict[str, Any], names: tuple[str, str], *, cost: str) -> str:
+    """The c32 line every interleaving tool prints: each side's ops/s, p50 and p99, the
+    ratio of the first to the second (over all windows, and per pair), then `cost`."""
+    first, second = names
+    ops, pair = c32["ops_s"], c32["pair_ratio"]
+    sides = ", ".join(
+        f"{name} {ops[name]:.0f} ops/s (p50 {c32['p50_ms'][name]:.1f} ms, "
+        f"p99 {c32['p99_ms'][name]:.1f} ms)"
+        for name in names
+    )
+    return (
+        f"c32, {c32['pairs']} alternating pairs of {c32['seconds']:.0f}s windows: {sides}, "
+        f"ratio {ops[first] / ops[second]:.3f} (per pair {pair['median']:.3f} "
+        f"[{pair['min']:.3f}-{pair['max']:.3f}]) -> {cost}"
+    )
+
+
 def loadavg() -> list[str]:
     return Path("/proc/loadavg").read_text().split()[:3]
 

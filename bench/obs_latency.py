@@ -31,6 +31,7 @@ from bench.interleave import (
     interleave_c1,
     loadavg,
     render_c1,
+    render_c32,
 )
 from bench.loadgen import LoadJob, run_load
 from bench.servers import BUCKET, ZAS_VARIANTS, Server, start_zas
@@ -76,14 +77,8 @@ def render(figures: dict[str, Any]) -> str:
         )
     c32 = figures.get("c32")
     if c32:
-        pair = c32["pair_ratio"]
-        lines.append(
-            f"c32, {c32['pairs']} alternating pairs of {c32['seconds']:.0f}s windows: "
-            f"{server} {c32['ops_s'][server]:.0f} ops/s, {base} {c32['ops_s'][base]:.0f} ops/s, "
-            f"ratio {figures['c32_ratio']:.3f} (per pair {pair['median']:.3f} "
-            f"[{pair['min']:.3f}-{pair['max']:.3f}]) -> c32 throughput cost "
-            f"{figures['c32_cost_pct']:.1f}%"
-        )
+        cost = f"c32 throughput cost {figures['c32_cost_pct']:.1f}%"
+        lines.append(render_c32(c32, (server, base), cost=cost))
     return "\n".join(lines)
 
 

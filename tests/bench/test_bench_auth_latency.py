@@ -28,7 +28,7 @@ def test_alternating_c32_windows_give_the_user_and_root_figures_and_a_verdict() 
     assert done.returncode == 0, done.stderr
     line = re.search(
         r"c32, 1 alternating pairs of \d+s windows: user (\d+) ops/s .* root (\d+) ops/s .*"
-        r"user/root (\d+\.\d+) \(per pair .*\): (pass|FAIL) \(needs >= 0.9\)",
+        r"ratio (\d+\.\d+) \(per pair .*\) -> (pass|FAIL) \(needs >= 0.9\)",
         done.stdout,
     )
     assert line is not None, done.stdout
