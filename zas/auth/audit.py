@@ -40,13 +40,13 @@ from typing import Any
 
 import attrs
 import duckdb
-import outcome
 import trio
 
 from zas.auth.audit_sql import AUDIT_VIEWS, AuditQueryError, AuditQueryTimeout, check_query
 from zas.meta import duckdb_support
 from zas.meta.duckdb_support import ThreadCursors
 from zas.protocol.errors import InvalidArgument
+from zas.thread_job import ThreadJob
 
 log = logging.getLogger("zas.audit")
 
@@ -613,32 +613,17 @@ async def guarded_query(
     # (while the guard checks it), and a query left running would hold the connection (its
     # close() then fails) and a core.
     cursor = await trio.to_thread.run_sync(connection.cursor)
-    finished = trio.Event()
-    results: list[outcome.Outcome[QueryResult]] = []
-    token = trio.lowlevel.current_trio_token()
-
-    def deliver(result: outcome.Outcome[QueryResult]) -> None:
-        def store() -> None:
-            results.append(result)
-            finished.set()
-
-        token.run_sync_soon(store)
-
-    # Started here rather than by trio.to_thread, so the thread surely runs (and closes the
-    # cursor) whatever happens to this task, and `finished` surely gets set.
-    work = functools.partial(_run_analyst_query, cursor, sql, max_rows, tuple(views))
-    trio.lowlevel.start_thread_soon(work, deliver)
+    job = ThreadJob(functools.partial(_run_analyst_query, cursor, sql, max_rows, tuple(views)))
     with trio.move_on_after(timeout):
         try:
-            await finished.wait()
+            return await job.wait()
         except trio.Cancelled:
             with trio.CancelScope(shield=True):
-                while not finished.is_set():
+                while not job.done:
                     _interrupt(cursor)
                     with trio.move_on_after(INTERRUPT_REPEAT):
-                        await finished.wait()
+                        await job.settle()
             raise
-        return results[0].unwrap()
     raise AuditQueryTimeout(f"query stopped: it ran longer than {timeout:g} s")
 
 

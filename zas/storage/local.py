@@ -25,15 +25,15 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import BinaryIO, Generic, TypeVar
+from typing import BinaryIO
 
-import outcome
 import trio
 
 from zas.storage import layout
 from zas.storage.base import BlobInfo, BlobNotFound, StorageError
 from zas.storage.blob_client import BlobProcessClient
 from zas.storage.checksums import Checksummer
+from zas.thread_job import ThreadJob
 
 WRITE_BUFFER = 1024 * 1024
 READ_CHUNK = 1024 * 1024
@@ -43,8 +43,6 @@ INLINE_READ = 128 * 1024
 # loop (4 KiB: ~15 us; 64 KiB: ~0.15 ms, the longest the loop stalls for it) and written,
 # fsynced and moved into place in one worker-thread hop.
 INLINE_HASH = 64 * 1024
-
-T = TypeVar("T")
 
 
 class LocalBlobStore:
@@ -120,7 +118,7 @@ class LocalBlobStore:
             raise BlobNotFound(sha256) from None
         # The next chunk is read in a worker thread while the caller sends this one: a large
         # GET then costs max(read, send) per MiB instead of their sum.
-        ahead: _ThreadJob[bytes] | None = None
+        ahead: ThreadJob[bytes] | None = None
         try:
             chunk, asked = first, first_size
             remaining = None if end is None else end - start
@@ -131,7 +129,7 @@ class LocalBlobStore:
                 more = not at_end and (remaining is None or remaining > 0)
                 if more:
                     asked = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
-                    ahead = _ThreadJob(functools.partial(handle.read, asked))
+                    ahead = ThreadJob(functools.partial(handle.read, asked))
                 if chunk:
                     yield chunk
                 if not more:
@@ -221,34 +219,6 @@ class LocalBlobStore:
             layout.sync_dir(str(directory))
 
 
-class _ThreadJob(Generic[T]):
-    """A function running in a worker thread, awaited later.
-
-    trio.to_thread.run_sync would make the caller wait at once; this lets a writer keep
-    receiving while its previous buffer is processed (and a reader send while the next chunk
-    is read), without a task (and nursery) of its own.
-    """
-
-    def __init__(self, work: Callable[[], T]) -> None:
-        self._done = trio.Event()
-        self._outcome: outcome.Outcome[T] | None = None
-        token = trio.lowlevel.current_trio_token()
-
-        def deliver(result: outcome.Outcome[T]) -> None:
-            token.run_sync_soon(self._finish, result)
-
-        trio.lowlevel.start_thread_soon(work, deliver)
-
-    def _finish(self, result: outcome.Outcome[T]) -> None:
-        self._outcome = result
-        self._done.set()
-
-    async def wait(self) -> T:
-        await self._done.wait()
-        assert self._outcome is not None
-        return self._outcome.unwrap()
-
-
 def _load_sync_file_range() -> Callable[[int, int, int], None]:
     """Linux sync_file_range(SYNC_FILE_RANGE_WRITE): start writeback without waiting for it.
     Elsewhere (or if libc lacks it) a no-op: the final fsync still makes the blob durable."""
@@ -283,7 +253,7 @@ class LocalBlobWriter:
         self._size = 0  # bytes hashed
         self._written = 0  # bytes in the temp file
         self._buffer = bytearray()
-        self._pending: _ThreadJob[None] | None = None
+        self._pending: ThreadJob[None] | None = None
         self._info: BlobInfo | None = None
         self._committed = False
         # Set once a temp file may exist (opened by a worker thread).
@@ -331,7 +301,7 @@ class LocalBlobWriter:
         handed over: copying it to bytes cost ~7% of the event loop's time in a large PUT."""
         await self.wait_pending()
         buffer, self._buffer = self._buffer, bytearray()
-        self._pending = _ThreadJob(functools.partial(self._absorb, buffer))
+        self._pending = ThreadJob(functools.partial(self._absorb, buffer))
 
     async def wait_pending(self) -> None:
         """Wait for the buffer in the worker thread; raise what the thread raised. The job is
