@@ -8,6 +8,7 @@ change still waiting gets an answer instead of a caller waiting forever."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -46,6 +47,7 @@ class Stack:
         self.gate = trio.Event()
         self.gate.set()
         self.meta.on_orphans = self._gated_orphans
+        self.answers: dict[str, BaseException | None] = {}  # by `answered`
 
     async def _gated_orphans(self, digests: list[str]) -> None:
         await self.gate.wait()
@@ -57,11 +59,21 @@ class Stack:
         )
         return record.sha256
 
+    async def answered(self, name: str, change: Callable[[], Awaitable[object]]) -> None:
+        """Run `change`, keeping its answer: None, or the InternalError it raised."""
+        try:
+            await change()
+            self.answers[name] = None
+        except InternalError as exc:
+            self.answers[name] = exc
+
     async def hold_writer(self, nursery: trio.Nursery) -> None:
-        """The writer busy with a batch (a DELETE whose orphan deletion waits at the gate)."""
+        """The writer busy with a batch (a DELETE whose orphan deletion waits at the gate);
+        the DELETE's answer goes to `answers["held"]`."""
         await self.put("held", b"bytes whose deletion holds the writer")
         self.gate = trio.Event()
-        nursery.start_soon(self.objects.delete_object, "b", "held")
+        delete = functools.partial(self.objects.delete_object, "b", "held")
+        nursery.start_soon(self.answered, "held", delete)
         await trio.testing.wait_all_tasks_blocked()
 
     async def cancel_once_queued(self, scope: trio.CancelScope) -> None:
@@ -85,6 +97,7 @@ def run_stack(tmp: Path, scenario: Callable[[Stack, trio.Nursery], Awaitable[Non
                 nursery.cancel_scope.cancel()
         finally:
             stack.meta.close()
+        assert all(answer is None for answer in stack.answers.values()), stack.answers
 
     trio.run(main)
 
@@ -152,42 +165,27 @@ def test_changes_still_waiting_when_the_writer_stops_are_answered_with_an_error(
 ) -> None:
     async def main() -> None:
         stack = Stack(tmp_path)
-        answers: dict[str, BaseException | None] = {}
-
-        async def answered(name: str, change: Callable[[], Awaitable[object]]) -> None:
-            try:
-                await change()
-                answers[name] = None
-            except InternalError as exc:
-                answers[name] = exc
-
         try:
             async with trio.open_nursery() as callers:
                 async with trio.open_nursery() as writer:
                     await writer.start(stack.meta.run_writer)
                     await stack.objects.create_bucket("b", now())
-                    await stack.put("held", b"bytes whose deletion holds the writer")
-                    stack.gate = trio.Event()
-                    callers.start_soon(
-                        answered, "held", lambda: stack.objects.delete_object("b", "held")
-                    )
-                    await trio.testing.wait_all_tasks_blocked()
+                    await stack.hold_writer(callers)
                     for name in ("c", "d"):
-                        callers.start_soon(
-                            answered, name, lambda n=name: stack.objects.create_bucket(n, now())
-                        )
+                        create = functools.partial(stack.objects.create_bucket, name, now())
+                        callers.start_soon(stack.answered, name, create)
                     await trio.testing.wait_all_tasks_blocked()
                     assert stack.meta.queued() == 2
                     writer.cancel_scope.cancel()  # shutdown, with two changes queued
                 with trio.fail_after(10):  # every caller gets an answer, none hangs
-                    while len(answers) < 3:  # noqa: ASYNC110 - bounded by fail_after
+                    while len(stack.answers) < 3:  # noqa: ASYNC110 - bounded by fail_after
                         await trio.sleep(0.01)
                 stack.gate.set()
         finally:
             stack.meta.close()
         for name in ("c", "d"):
-            assert isinstance(answers[name], InternalError)
-            assert "stopped" in str(answers[name])
+            assert isinstance(stack.answers[name], InternalError)
+            assert "stopped" in str(stack.answers[name])
         assert stack.meta.bucket("c") is None and stack.meta.bucket("d") is None
 
     trio.run(main)

@@ -164,16 +164,15 @@ class MetaStore:
                 self._answer_left("The metadata store stopped before it confirmed the change.")
 
     def _answer_left(self, message: str) -> None:
-        left = list(self._in_hand)
+        left = [pending for pending in self._in_hand if not pending.done.is_set()]
         while True:
             try:
                 left.append(self._receive.receive_nowait())
             except (trio.WouldBlock, trio.EndOfChannel):
                 break
+        _fail(left, message)
         for pending in left:
-            if not pending.done.is_set():
-                _fail([pending], message)
-                pending.done.set()
+            pending.done.set()
 
     async def _write(self) -> None:
         while True:
